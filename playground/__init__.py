@@ -1,0 +1,1 @@
+"""Activation Playground engine: importable and testable without Streamlit."""

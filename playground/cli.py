@@ -1,0 +1,256 @@
+"""Command line: `python -m playground train | inspect | list`.
+
+Flags come from the same settings table as the app and its URLs, so their names, ranges and
+defaults cannot disagree. A bad flag or value prints one line naming the allowed range and exits
+with status 2: a CLI user should never see a traceback for a typo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import numpy as np
+import torch
+
+from playground import activations
+from playground.config import SETTING, SETTINGS, ConfigError, RunConfig, config_dict
+from playground.data import DATASETS
+from playground.inspection import inspect_init
+from playground.model import INITS, PAIRINGS
+from playground.train import Run, run_to_end
+
+LAYER_FIELDS = (
+    "pre_mean",
+    "pre_std",
+    "post_mean",
+    "post_std",
+    "dead_fraction",
+    "saturated_fraction",
+    "grad_norm",
+    "weight_norm",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _add_settings(p: argparse.ArgumentParser) -> None:
+    for s in SETTINGS:
+        if s.key in ("data_seed", "init_seed"):
+            continue
+        kind = (lambda t, s=s: _parse(s, t)) if s.kind is not str else None
+        p.add_argument(
+            f"--{s.key.replace('_', '-')}",
+            dest=s.key,
+            metavar=s.key.upper(),
+            type=kind,
+            choices=s.choices or None,
+            help=f"{s.help} ({s.describe()})",
+        )
+    p.add_argument(
+        "--seed",
+        type=lambda t: _parse(SETTING["data_seed"], t),
+        default=0,
+        help="sets both the data seed and the weight seed",
+    )
+    p.add_argument("--data-seed", dest="data_seed", type=lambda t: _parse(SETTING["data_seed"], t))
+    p.add_argument("--init-seed", dest="init_seed", type=lambda t: _parse(SETTING["init_seed"], t))
+    p.add_argument("--json", metavar="PATH", help="write a machine-readable record ('-': stdout)")
+
+
+def _parse(setting: Any, text: str) -> Any:
+    try:
+        return setting.parse(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m playground", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = sub.add_parser("train", help="train a network and report its final state")
+    _add_settings(train)
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=_count("steps"), help="training steps (default 1000)")
+    length.add_argument("--epochs", type=_count("epochs"), help="passes over the training set")
+    inspect = sub.add_parser("inspect", help="per-layer statistics at initialisation")
+    _add_settings(inspect)
+    inspect.add_argument(
+        "--seeds",
+        type=_count("seeds", 100),
+        default=5,
+        help="weight seeds to average over (1 to 100)",
+    )
+    sub.add_parser("list", help="list activations, inits, datasets and output/loss pairings")
+    return parser
+
+
+def _count(name: str, high: int = 10_000_000) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if not 1 <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a whole number between 1 and {high} (got {text!r})"
+            )
+        return value
+
+    return parse
+
+
+def _config(args: argparse.Namespace) -> RunConfig:
+    values = {
+        s.key: getattr(args, s.key) for s in SETTINGS if getattr(args, s.key, None) is not None
+    }
+    values.setdefault("data_seed", args.seed)
+    values.setdefault("init_seed", args.seed)
+    return RunConfig(**values).validate()
+
+
+def _layers(run: Run) -> list[dict[str, float | None]]:
+    p = run.latest
+    cols = {
+        "pre_mean": p.layers.pre_mean,
+        "pre_std": p.layers.pre_std,
+        "post_mean": p.layers.post_mean,
+        "post_std": p.layers.post_std,
+        "dead_fraction": p.layers.dead_fraction,
+        "saturated_fraction": p.layers.saturated_fraction,
+        "grad_norm": p.grad_norm,
+        "weight_norm": p.weight_norm,
+    }
+    return [
+        {"layer": i + 1, "activation": spec.key, **{k: _num(cols[k][i]) for k in LAYER_FIELDS}}
+        for i, spec in enumerate(run.specs)
+    ]
+
+
+def _num(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _train(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    run = Run(cfg)
+    steps = args.steps or (args.epochs * run.steps_per_epoch if args.epochs else 1000)
+    if run.device_note:
+        print(run.device_note, file=sys.stderr)
+    run_to_end(run, steps)
+    p = run.latest
+    metric = "test_r2" if run.task == "regression" else "test_accuracy"
+    final = {
+        "steps": run.step_count,
+        "epochs": round(run.epoch, 3),
+        "train_loss": p.train_loss,
+        "test_loss": p.test_loss,
+        metric: p.test_metric,
+    }
+    layers = _layers(run)
+    _summary(run, final, layers, sys.stderr if args.json == "-" else sys.stdout)
+    if args.json:
+        record = {
+            "config": config_dict(run.cfg),
+            "device": str(run.device),
+            "final": final,
+            "diverged": run.diverged.message() if run.diverged else None,
+            "layers": layers,
+            "history": json.loads(run.history.probes.frame().to_json(orient="records")),
+        }
+        _write_json(args.json, record)
+    return 0
+
+
+def _summary(run: Run, final: dict[str, Any], layers: list[dict[str, Any]], out: Any) -> None:
+    """The human-readable report; on stderr when stdout carries the JSON record."""
+    print(
+        f"{run.cfg.dataset} ({run.task}), {run.cfg.depth} x {run.cfg.width} "
+        f"{run.cfg.activation}, init {run.cfg.init}, {run.cfg.optimizer} lr {run.cfg.lr:g}, "
+        f"device {run.device}",
+        file=out,
+    )
+    print(
+        "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in final.items()),
+        file=out,
+    )
+    if run.diverged:
+        print(run.diverged.message(), file=out)
+    print(_table(layers), file=out)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    head = list(rows[0])
+    lines = ["  ".join(f"{h[:10]:>10}" for h in head)]
+    for r in rows:
+        lines.append("  ".join(f"{_cell(r[h]):>10}" for h in head))
+    return "\n".join(lines)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    frame = inspect_init(cfg, args.seeds)
+    rows = [
+        {k: (_num(v) if isinstance(v, float | np.floating) else v) for k, v in r.items()}
+        for r in frame.to_dict(orient="records")
+    ]
+    out = sys.stderr if args.json == "-" else sys.stdout
+    print(
+        f"{cfg.dataset}: {cfg.depth} x {cfg.width} {cfg.activation}, init {cfg.init}, "
+        f"averaged over {args.seeds} weight seed(s), at step 0",
+        file=out,
+    )
+    print(_table(rows), file=out)
+    if args.json:
+        _write_json(args.json, {"config": config_dict(cfg), "seeds": args.seeds, "layers": rows})
+    return 0
+
+
+def _list() -> int:
+    print("activations:", ", ".join(activations.HIDDEN_KEYS), "(softmax: output layer only)")
+    print("inits:", ", ".join(INITS))
+    print("datasets:", ", ".join(f"{k} ({s.task})" for k, s in DATASETS.items()))
+    print("pairings:", ", ".join(f"{k} ({p.task})" for k, p in PAIRINGS.items()))
+    print("optimizers:", ", ".join(SETTING["optimizer"].choices))
+    return 0
+
+
+def _write_json(path: str, record: dict[str, Any]) -> None:
+    text = json.dumps(record, indent=2, allow_nan=False, default=_json_default)
+    if path == "-":
+        print(text)
+    else:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    raise TypeError(f"cannot serialise {type(x).__name__}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    torch.set_num_threads(1)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list()
+        return _train(args) if args.command == "train" else _inspect(args)
+    except (ConfigError, ValueError) as e:
+        print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,501 @@
+"""One declarative table of settings: it drives the run config, its validation, the URL and the CLI.
+
+The idea is the TensorFlow Playground's `state.ts`: every setting is declared once, with its type,
+default, range and help text, and everything else (widgets, query parameters, command-line flags,
+error messages) is derived from that declaration, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from playground import activations
+from playground.data import DATASETS, DataConfig
+from playground.model import INITS, PAIRINGS, default_pairing
+
+SCHEMA_VERSION = 1
+OPTIMIZERS = {
+    "sgd": "SGD",
+    "momentum": "SGD + momentum 0.9",
+    "adam": "Adam",
+    "rmsprop": "RMSprop",
+}
+DEVICES = ("cpu", "cuda", "mps")
+
+
+class ConfigError(ValueError):
+    """A setting, or a combination of settings, that cannot work; the message says why."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One user-facing setting: enough to build a widget, a flag, a URL field and a check."""
+
+    key: str
+    kind: type  # int, float, bool or str
+    group: str
+    label: str
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    log: bool = False
+
+    def parse(self, text: str) -> Any:
+        """Turn URL or CLI text into a value, or raise ConfigError naming the allowed values."""
+        text = text.strip()
+        try:
+            if self.kind is bool:
+                if text.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if text.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            value = self.kind(text)
+        except ValueError:
+            raise ConfigError(f"{self.key} must be {self.describe()} (got {text!r})") from None
+        self.check(value)
+        return value
+
+    def check(self, value: Any) -> None:
+        """Raise ConfigError if `value` is outside this setting's range or choices."""
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"{self.key} must be {self.describe()} (got {value!r})")
+        if self.kind in (int, float):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{self.key} must be {self.describe()} (got {value!r})")
+            if (self.low is not None and value < self.low) or (
+                self.high is not None and value > self.high
+            ):
+                raise ConfigError(f"{self.key} must be {self.describe()} (got {value!r})")
+
+    def describe(self) -> str:
+        """The allowed values in words, for error messages and help."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.kind is bool:
+            return "true or false"
+        if self.low is not None and self.high is not None:
+            noun = "a whole number" if self.kind is int else "a number"
+            return f"{noun} between {self.low:g} and {self.high:g}"
+        return "text"
+
+
+def _s(key: str, kind: type, group: str, label: str, help: str, **kw: Any) -> Setting:
+    return Setting(key, kind, group, label, help, **kw)
+
+
+SEED_MAX = 2**31 - 1
+SETTINGS: tuple[Setting, ...] = (
+    # data
+    _s(
+        "dataset",
+        str,
+        "Data",
+        "Dataset",
+        "Which points the network learns to separate or fit.",
+        choices=tuple(DATASETS),
+    ),
+    _s(
+        "n_points",
+        int,
+        "Data",
+        "Points",
+        "How many points in total, before the train/test split.",
+        low=10,
+        high=5000,
+    ),
+    _s(
+        "noise",
+        float,
+        "Data",
+        "Noise",
+        "How much the classes overlap or the targets jitter.",
+        low=0.0,
+        high=0.5,
+    ),
+    _s(
+        "train_ratio",
+        float,
+        "Data",
+        "Train share",
+        "Share of the points used for training; the rest measure how well the network generalises.",
+        low=0.1,
+        high=0.9,
+    ),
+    _s(
+        "n_classes",
+        int,
+        "Data",
+        "Blobs",
+        "Number of classes for the gaussian blobs.",
+        low=3,
+        high=5,
+    ),
+    _s(
+        "data_seed",
+        int,
+        "Data",
+        "Data seed",
+        "Same seed, same points, bit for bit.",
+        low=0,
+        high=SEED_MAX,
+    ),
+    # model
+    _s(
+        "activation",
+        str,
+        "Model",
+        "Activation",
+        "The non-linearity in every hidden layer.",
+        choices=activations.HIDDEN_KEYS,
+    ),
+    _s(
+        "alpha",
+        float,
+        "Model",
+        "Alpha",
+        "The activation's parameter (negative slope or "
+        "saturation level); empty means its usual default.",
+        low=0.0,
+        high=5.0,
+    ),
+    _s(
+        "layer_activations",
+        str,
+        "Model",
+        "Per-layer activations",
+        "Optional comma-separated "
+        "activation per hidden layer, overriding the one above (e.g. relu,relu,tanh).",
+    ),
+    _s("depth", int, "Model", "Hidden layers", "How many hidden layers.", low=1, high=32),
+    _s(
+        "width",
+        int,
+        "Model",
+        "Units per layer",
+        "How many units in each hidden layer.",
+        low=1,
+        high=512,
+    ),
+    _s(
+        "init",
+        str,
+        "Model",
+        "Initialisation",
+        "How the starting weights are drawn.",
+        choices=tuple(INITS),
+    ),
+    _s(
+        "batch_norm",
+        bool,
+        "Model",
+        "Batch norm",
+        "Normalise each layer's pre-activations over the batch before the activation.",
+    ),
+    _s(
+        "pairing",
+        str,
+        "Model",
+        "Output and loss",
+        "The output layer and loss; 'auto' picks the recommended pairing for the task.",
+        choices=("auto", *PAIRINGS),
+    ),
+    _s(
+        "init_seed",
+        int,
+        "Model",
+        "Weight seed",
+        "Same seed, same starting weights.",
+        low=0,
+        high=SEED_MAX,
+    ),
+    # training
+    _s(
+        "optimizer",
+        str,
+        "Training",
+        "Optimiser",
+        "How gradients turn into weight updates.",
+        choices=tuple(OPTIMIZERS),
+    ),
+    _s(
+        "lr",
+        float,
+        "Training",
+        "Learning rate",
+        "Step size of each update; too large diverges or kills ReLU units, too small crawls.",
+        low=1e-5,
+        high=10.0,
+        log=True,
+    ),
+    _s(
+        "batch_size",
+        int,
+        "Training",
+        "Batch size",
+        "Training points per update step (capped at the training set's size).",
+        low=1,
+        high=5000,
+    ),
+    _s(
+        "l1",
+        float,
+        "Training",
+        "L1",
+        "Penalty on the absolute size of weights; pushes weights to exactly zero.",
+        low=0.0,
+        high=1.0,
+    ),
+    _s(
+        "l2",
+        float,
+        "Training",
+        "L2",
+        "Penalty on the squared size of weights (weight decay).",
+        low=0.0,
+        high=1.0,
+    ),
+    _s(
+        "device",
+        str,
+        "Training",
+        "Device",
+        "Where the network trains; falls back to CPU with a "
+        "reason when the chosen device is missing.",
+        choices=DEVICES,
+    ),
+    _s(
+        "probe_every",
+        int,
+        "Training",
+        "Probe every",
+        "Measure every k steps; 0 measures by training time instead (see probe_ms).",
+        low=0,
+        high=100_000,
+    ),
+    _s(
+        "probe_ms",
+        float,
+        "Training",
+        "Probe interval (ms)",
+        "With probe_every 0: milliseconds of training between measurements.",
+        low=10.0,
+        high=10_000.0,
+    ),
+)
+SETTING = {s.key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run; two equal configs give the same trajectory on CPU."""
+
+    dataset: str = "circle"
+    n_points: int = 500
+    noise: float = 0.0
+    train_ratio: float = 0.5
+    n_classes: int = 3
+    data_seed: int = 0
+    activation: str = "tanh"
+    alpha: float | None = None
+    layer_activations: str = ""
+    depth: int = 2
+    width: int = 8
+    init: str = "xavier"
+    batch_norm: bool = False
+    pairing: str = "auto"
+    init_seed: int = 0
+    optimizer: str = "sgd"
+    lr: float = 0.03
+    batch_size: int = 10
+    l1: float = 0.0
+    l2: float = 0.0
+    device: str = "cpu"
+    probe_every: int = 0
+    probe_ms: float = 100.0
+
+    def data_config(self) -> DataConfig:
+        return DataConfig(
+            name=self.dataset,
+            n_points=self.n_points,
+            noise=self.noise,
+            train_ratio=self.train_ratio,
+            seed=self.data_seed,
+            n_classes=self.n_classes,
+        )
+
+    @property
+    def task(self) -> str:
+        return DATASETS[self.dataset].task
+
+    def hidden_activations(self) -> list[str]:
+        """The activation key of each hidden layer, in order."""
+        if not self.layer_activations.strip():
+            return [self.activation] * self.depth
+        return [k.strip().lower() for k in self.layer_activations.split(",")]
+
+    def resolved_pairing(self) -> str:
+        return default_pairing(self.task) if self.pairing == "auto" else self.pairing
+
+    def alpha_for(self, key: str) -> float:
+        """The parameter value for activation `key` (its own default when unset or not its own)."""
+        param = activations.get(key).param
+        if param is None:
+            return 0.0
+        if self.alpha is None or key != self.activation:
+            return param.default
+        return self.alpha
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Every reason this config cannot run, as (setting key, message); empty when it can."""
+        out: list[tuple[str, str]] = []
+        for s in SETTINGS:
+            value = getattr(self, s.key)
+            if value is None or s.kind is str and not s.choices:
+                continue
+            try:
+                s.check(value)
+            except ConfigError as e:
+                out.append((s.key, str(e)))
+        if out:
+            return out
+        return _combination_problems(self)
+
+    def validate(self) -> RunConfig:
+        """Return self, or raise ConfigError with every problem in one message."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError("; ".join(msg for _, msg in problems))
+        return self
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return replace(self, **changes)
+
+
+def _combination_problems(cfg: RunConfig) -> list[tuple[str, str]]:
+    """Rules that involve more than one setting: the combinations that cannot work."""
+    out: list[tuple[str, str]] = []
+    layers = cfg.hidden_activations()
+    if cfg.layer_activations.strip():
+        if len(layers) != cfg.depth:
+            out.append(
+                (
+                    "layer_activations",
+                    f"layer_activations names {len(layers)} activations but depth is {cfg.depth}",
+                )
+            )
+        for key in layers:
+            if key not in activations.REGISTRY:
+                out.append(
+                    (
+                        "layer_activations",
+                        f"unknown activation {key!r} in "
+                        f"layer_activations; choose from {', '.join(activations.HIDDEN_KEYS)}",
+                    )
+                )
+            elif key not in activations.HIDDEN_KEYS:
+                out.append(
+                    (
+                        "layer_activations",
+                        f"{key} belongs in the output layer only, not "
+                        "in a hidden layer: it couples units so they compete instead of "
+                        "computing features",
+                    )
+                )
+    param = activations.get(cfg.activation).param
+    if cfg.alpha is not None and param is not None and not param.low <= cfg.alpha <= param.high:
+        out.append(
+            (
+                "alpha",
+                f"alpha for {cfg.activation} must be between {param.low:g} and "
+                f"{param.high:g} (got {cfg.alpha:g})",
+            )
+        )
+    if cfg.batch_norm and cfg.batch_size < 2:
+        out.append(
+            (
+                "batch_norm",
+                "batch norm needs at least 2 points per batch: with a batch "
+                "of 1 every normalised value is 0; raise the batch size or turn it off",
+            )
+        )
+    pairing = PAIRINGS.get(cfg.resolved_pairing())
+    if pairing is not None and pairing.task != cfg.task:
+        fits = ", ".join(k for k, p in PAIRINGS.items() if p.task == cfg.task)
+        out.append(
+            (
+                "pairing",
+                f"output/loss {cfg.pairing} is for {pairing.task} tasks but "
+                f"{cfg.dataset} is {cfg.task}; choose auto or one of {fits}",
+            )
+        )
+    return out
+
+
+def to_query(cfg: RunConfig) -> dict[str, str]:
+    """The config as URL query parameters: every setting, plus the schema version."""
+    out = {"v": str(SCHEMA_VERSION)}
+    for s in SETTINGS:
+        value = getattr(cfg, s.key)
+        if value is None:
+            continue
+        if s.kind is bool:
+            out[s.key] = "1" if value else "0"
+        elif s.kind is float:
+            out[s.key] = f"{value:.10g}"
+        else:
+            out[s.key] = str(value)
+    return out
+
+
+def from_query(params: Mapping[str, Any]) -> tuple[RunConfig, list[str]]:
+    """Read a config from URL parameters; anything unusable falls back to its default.
+
+    Returns the config and the notices to show: a link must never fail to open, but the person
+    must be told what was not applied.
+    """
+    notices: list[str] = []
+    version = _first(params.get("v", str(SCHEMA_VERSION)))
+    if version != str(SCHEMA_VERSION):
+        notices.append(
+            f"This link has settings version {version!r}; this app reads version "
+            f"{SCHEMA_VERSION}. Settings were applied where they still make sense."
+        )
+    unknown = sorted(k for k in params if k != "v" and k not in SETTING)
+    if unknown:
+        notices.append(f"Ignored unknown link parameter(s): {', '.join(unknown)}.")
+    values: dict[str, Any] = {}
+    for key in params:
+        if key not in SETTING:
+            continue
+        text = _first(params[key])
+        if key == "alpha" and text.strip() == "":
+            continue
+        try:
+            values[key] = SETTING[key].parse(text)
+        except ConfigError as e:
+            notices.append(f"{e}; using the default.")
+    cfg = RunConfig(**values)
+    for key, message in cfg.problems():
+        notices.append(f"{message}; using the default for {key}.")
+        cfg = replace(cfg, **{key: getattr(RunConfig(), key)})
+    leftover = cfg.problems()
+    if leftover:  # defaults of the offending fields still clash: start clean
+        notices.append("The link's settings do not fit together; using all defaults.")
+        cfg = RunConfig()
+    return cfg, notices
+
+
+def _first(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return str(value[-1]) if value else ""
+    return str(value)
+
+
+def config_dict(cfg: RunConfig) -> dict[str, Any]:
+    """Plain dict for JSON records, with the schema version."""
+    return {"schema_version": SCHEMA_VERSION, **asdict(cfg)}

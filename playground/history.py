@@ -1,0 +1,128 @@
+"""Bounded time series: memory stays flat however long a run goes, recent points stay dense.
+
+When a series fills up, the older half is thinned to every other row. After many rounds the
+oldest stretch of a run is sampled sparsely and the last stretch at full resolution, which is what
+a live chart needs (shape of the whole run, detail of the present) at a fixed cost.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+
+
+class Series:
+    """Named numeric columns with a fixed row capacity; a column may hold a vector per row."""
+
+    def __init__(self, shapes: dict[str, tuple[int, ...]], capacity: int = 2000) -> None:
+        if capacity < 4:
+            raise ValueError("capacity must be at least 4")
+        self.capacity = capacity
+        self._cols = {k: np.empty((capacity, *s), dtype=np.float64) for k, s in shapes.items()}
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def append(self, **row: float | np.ndarray) -> None:
+        if self.n == self.capacity:
+            self._thin()
+        for k, col in self._cols.items():
+            col[self.n] = row[k]
+        self.n += 1
+
+    def extend(self, **cols: np.ndarray) -> None:
+        """Append many rows at once (all columns the same length)."""
+        total = len(next(iter(cols.values())))
+        start = 0
+        while start < total:
+            if self.n == self.capacity:
+                self._thin()
+            take = min(total - start, self.capacity - self.n)
+            for k, col in self._cols.items():
+                col[self.n : self.n + take] = cols[k][start : start + take]
+            self.n += take
+            start += take
+
+    def _thin(self) -> None:
+        """Keep every other row of the older half; the newer half stays as it is."""
+        half = self.n // 2
+        keep = np.concatenate([np.arange(0, half, 2), np.arange(half, self.n)])
+        for col in self._cols.values():
+            col[: len(keep)] = col[keep]
+        self.n = len(keep)
+
+    def truncate(self, last_step: float) -> None:
+        """Drop rows whose `step` is beyond `last_step` (after a rollback)."""
+        self.n = int(np.searchsorted(self._cols["step"][: self.n], last_step, side="right"))
+
+    def column(self, key: str) -> np.ndarray:
+        return self._cols[key][: self.n]
+
+    def frame(self, scalar_only: bool = False) -> pd.DataFrame:
+        """Scalar columns as they are; vector columns spread as `key_1 .. key_L`."""
+        data: dict[str, np.ndarray] = {}
+        for k, col in self._cols.items():
+            if col.ndim == 1:
+                data[k] = col[: self.n].copy()
+            elif not scalar_only:
+                for j in range(col.shape[1]):
+                    data[f"{k}_{j + 1}"] = col[: self.n, j].copy()
+        return pd.DataFrame(data)
+
+    def layer_frame(self, keys: list[str]) -> pd.DataFrame:
+        """Vector columns in long form: one row per (step, layer), for per-layer charts."""
+        steps = self._cols["step"][: self.n]
+        n_layers = self._cols[keys[0]].shape[1]
+        out = {
+            "step": np.repeat(steps, n_layers),
+            "layer": np.tile(np.arange(1, n_layers + 1), self.n),
+        }
+        for k in keys:
+            out[k] = self._cols[k][: self.n].reshape(-1)
+        return pd.DataFrame(out)
+
+
+LAYER_KEYS = (
+    "dead_fraction",
+    "saturated_fraction",
+    "grad_norm",
+    "signal_norm",
+    "weight_norm",
+    "pre_mean",
+    "pre_std",
+    "post_mean",
+    "post_std",
+)
+PROBE_KEYS = (
+    "step",
+    "epoch",
+    "time",
+    "lr",
+    "train_loss",
+    "test_loss",
+    "train_metric",
+    "test_metric",
+)
+
+
+class History:
+    """A run's record: the batch loss at (nearly) every step, and every probe's measurements."""
+
+    def __init__(self, n_layers: int, capacity: int = 2000) -> None:
+        self.steps = Series({"step": (), "loss": ()}, capacity=4 * capacity)
+        shapes: dict[str, tuple[int, ...]] = {k: () for k in PROBE_KEYS}
+        shapes.update({k: (n_layers,) for k in LAYER_KEYS})
+        self.probes = Series(shapes, capacity=capacity)
+
+    def truncate(self, last_step: int) -> None:
+        self.steps.truncate(last_step)
+        self.probes.truncate(last_step)
+
+    def to_csv(self) -> str:
+        """Every probe, one row each, with per-layer columns; what the download button offers."""
+        buf = io.StringIO()
+        self.probes.frame().to_csv(buf, index=False)
+        return buf.getvalue()

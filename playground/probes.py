@@ -1,0 +1,170 @@
+"""Measurements of a network on a fixed probe set, cheap enough to take ten times a second.
+
+Everything is computed as tensors on the run's device and read back to the host in one transfer,
+so a probe costs one synchronisation however many layers there are. Kernels are chosen for speed:
+for ReLU outputs (never negative) a zero column sum means every output is exactly zero, which is
+far cheaper than `(a == 0).all(0)`, and histograms are quantise + `bincount` rather than `histc`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from playground import activations
+from playground.model import MLP
+
+N_BINS = 30
+SATURATION_THRESHOLD = 0.01  # |f'(z)| below this for every probe input counts as saturated
+PROBE_ROWS = 512
+
+
+@dataclass
+class LayerStats:
+    """Per-hidden-layer numbers, each an array of length L (NaN where not applicable)."""
+
+    pre_mean: np.ndarray
+    pre_std: np.ndarray
+    post_mean: np.ndarray
+    post_std: np.ndarray
+    dead: np.ndarray  # count of dead units (NaN when the activation has no dead rule)
+    saturated: np.ndarray  # count of saturated units (NaN when the activation does not saturate)
+    width: int
+    hist_pre: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (edges, counts)
+    hist_post: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    @property
+    def dead_fraction(self) -> np.ndarray:
+        return self.dead / self.width
+
+    @property
+    def saturated_fraction(self) -> np.ndarray:
+        return self.saturated / self.width
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What the probes need to know about one hidden layer's activation."""
+
+    key: str
+    alpha: float
+
+    @property
+    def act(self) -> activations.Activation:
+        return activations.get(self.key)
+
+
+def probe_rows(n_train: int, data_seed: int) -> np.ndarray:
+    """Indices of the probe set: at most 512 training rows, drawn once from the data seed.
+
+    Its own generator, so drawing it never touches the training stream.
+    """
+    rng = np.random.default_rng([data_seed, 0x9E0BE])
+    if n_train <= PROBE_ROWS:
+        return np.arange(n_train)
+    return np.sort(rng.choice(n_train, PROBE_ROWS, replace=False))
+
+
+def _unit_flags(specs: list[LayerSpec], pre: torch.Tensor, post: torch.Tensor) -> torch.Tensor:
+    """Dead and saturated unit counts per layer, as a [2, L] tensor (NaN = not applicable)."""
+    nan = torch.full((), float("nan"), device=pre.device)
+    dead, sat = [], []
+    for i, spec in enumerate(specs):
+        act = spec.act
+        if act.dead_rule == "zero" and act.output_range(spec.alpha)[0] >= 0:
+            # outputs are never negative: a zero column sum means every output is exactly 0
+            dead.append((post[i].sum(0) == 0).sum().to(pre.dtype))
+        elif act.dead_rule == "zero":
+            dead.append((post[i] == 0).all(0).sum().to(pre.dtype))
+        elif act.dead_rule == "negative":  # stuck on the negative side for every input
+            dead.append((pre[i].amax(0) <= 0).sum().to(pre.dtype))
+        else:
+            dead.append(nan)
+        if act.saturates != "no":
+            slope = act.derivative(pre[i], spec.alpha).abs().amax(0)
+            sat.append((slope < SATURATION_THRESHOLD).sum().to(pre.dtype))
+        else:
+            sat.append(nan)
+    return torch.stack([torch.stack(dead), torch.stack(sat)])
+
+
+def _bin_range(values: torch.Tensor, bounds: tuple[float, float] | None) -> torch.Tensor:
+    """[L, 2] bin ranges: the activation's finite bounds where it has them, else the data's."""
+    lo, hi = values.amin(dim=(1, 2)), values.amax(dim=(1, 2))
+    if bounds is not None:
+        if np.isfinite(bounds[0]):
+            lo = torch.full_like(lo, bounds[0])
+        if np.isfinite(bounds[1]):
+            hi = torch.full_like(hi, bounds[1])
+    hi = torch.maximum(hi, lo + 1e-6)
+    return torch.stack([lo, hi], dim=1)
+
+
+def _histograms(values: torch.Tensor, ranges: torch.Tensor) -> torch.Tensor:
+    """Counts per layer, [L, N_BINS], in one bincount over all layers."""
+    n_layers = values.shape[0]
+    lo, hi = ranges[:, 0].view(-1, 1, 1), ranges[:, 1].view(-1, 1, 1)
+    idx = ((values - lo) * (N_BINS / (hi - lo))).long().clamp_(0, N_BINS - 1)
+    idx += torch.arange(n_layers, device=values.device).view(-1, 1, 1) * N_BINS
+    return torch.bincount(idx.flatten(), minlength=n_layers * N_BINS).view(n_layers, N_BINS)
+
+
+def _common_bounds(specs: list[LayerSpec]) -> tuple[float, float] | None:
+    """The post-activation range shared by all layers, or None when layers differ."""
+    ranges = {spec.act.output_range(spec.alpha) for spec in specs}
+    return ranges.pop() if len(ranges) == 1 else None
+
+
+@torch.no_grad()
+def layer_stats(
+    model: MLP, x: torch.Tensor, specs: list[LayerSpec], histograms: bool = True
+) -> LayerStats:
+    """Forward the probe set in eval mode and measure every hidden layer."""
+    was_training = model.training
+    model.eval()  # batch norm must use, not update, its running statistics
+    capture: list[tuple[torch.Tensor, torch.Tensor]] = []
+    model(x, capture)
+    model.train(was_training)
+    pre = torch.stack([z for z, _ in capture])  # [L, N, W]
+    post = torch.stack([a for _, a in capture])
+    moments = torch.stack([pre.mean((1, 2)), pre.std((1, 2)), post.mean((1, 2)), post.std((1, 2))])
+    parts = [moments, _unit_flags(specs, pre, post)]
+    if histograms:
+        pre_r, post_r = _bin_range(pre, None), _bin_range(post, _common_bounds(specs))
+        parts += [
+            pre_r.T,
+            post_r.T,
+            _histograms(pre, pre_r).T.to(pre.dtype),
+            _histograms(post, post_r).T.to(pre.dtype),
+        ]
+    host = torch.cat(parts).float().cpu().numpy().astype(np.float64)  # the one host sync
+    stats = LayerStats(*host[:6], width=pre.shape[2])
+    if histograms:
+        pre_lo, pre_hi, post_lo, post_hi = host[6:10]
+        counts_pre, counts_post = host[10 : 10 + N_BINS].T, host[10 + N_BINS :].T
+        for i in range(len(specs)):
+            stats.hist_pre.append((np.linspace(pre_lo[i], pre_hi[i], N_BINS + 1), counts_pre[i]))
+            stats.hist_post.append(
+                (np.linspace(post_lo[i], post_hi[i], N_BINS + 1), counts_post[i])
+            )
+    return stats
+
+
+def grad_norms(model: MLP, signals: list[torch.Tensor]) -> torch.Tensor:
+    """[3, L] tensor: weight-gradient norm, back-propagated signal norm, weight norm per layer.
+
+    Read from the gradients the training step just computed: no extra backward pass. The signal
+    is dL/dz, the gradient arriving at each layer's pre-activation.
+    """
+    weights = [lin.weight for lin in model.linears]
+    grads = [w.grad if w.grad is not None else torch.zeros_like(w) for w in weights]
+    sig = [s.grad if s.grad is not None else torch.zeros_like(s) for s in signals]
+    return torch.stack(
+        [
+            torch.stack(torch._foreach_norm(grads)),
+            torch.stack(torch._foreach_norm(sig)),
+            torch.stack(torch._foreach_norm([w.detach() for w in weights])),
+        ]
+    )
