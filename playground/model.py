@@ -218,7 +218,8 @@ def build_model(
 ) -> MLP:
     """Build the MLP and initialise it from `seed` alone (never the global RNG)."""
     hidden = [activations.get(k).module(a) for k, a in zip(layer_keys, alphas)]
-    model = MLP(n_in, n_out, width, hidden, batch_norm, _OUTPUTS[output]() if output else None)
+    with torch.random.fork_rng(devices=[]):  # nn.Linear draws a throw-away init from global RNG
+        model = MLP(n_in, n_out, width, hidden, batch_norm, _OUTPUTS[output]() if output else None)
     slopes = [activations.get(k).negative_slope(a) for k, a in zip(layer_keys, alphas)]
     init_weights(model, init, slopes, torch.Generator().manual_seed(seed))
     return model

@@ -1,0 +1,174 @@
+"""The training run: learning, reproducibility, divergence and rollback, reset, devices."""
+
+import numpy as np
+import pytest
+import torch
+
+from playground.config import RunConfig
+from playground.inspection import inspect_init
+from playground.train import Run, resolve_device, run_to_end
+
+SMALL = RunConfig(
+    dataset="circle",
+    n_points=200,
+    activation="relu",
+    depth=2,
+    width=8,
+    init="he",
+    optimizer="adam",
+    lr=0.01,
+    batch_size=10,
+)
+
+
+def _losses(run: Run) -> np.ndarray:
+    run.flush()
+    return run.history.steps.column("loss").copy()
+
+
+def test_learns_an_easy_dataset():
+    run = run_to_end(Run(SMALL.replace(n_points=400)), 1500)
+    assert run.diverged is None
+    assert run.latest.test_metric > 0.95
+    assert run.latest.train_loss < 0.1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"batch_norm": True, "optimizer": "momentum", "l1": 1e-3, "l2": 1e-3, "activation": "tanh"},
+    ],
+)
+def test_same_seeds_same_trajectory_whatever_the_probe_schedule(extra):
+    cfg = SMALL.replace(**extra)
+    runs = [
+        Run(cfg.replace(probe_every=1)),
+        Run(cfg.replace(probe_every=7)),
+        Run(cfg.replace(probe_every=0, probe_ms=10)),
+    ]
+    for run in runs:
+        run.step(300)
+    first = _losses(runs[0])
+    assert len(first) == 300 and np.isfinite(first).all()
+    for other in runs[1:]:
+        np.testing.assert_array_equal(_losses(other), first)
+        for (k, a), b in zip(runs[0].model.state_dict().items(), other.model.state_dict().values()):
+            assert torch.equal(a, b), k
+    assert len(runs[0].history.probes) == 301  # step 0 plus every step
+
+
+def test_different_weight_seed_changes_the_trajectory_but_not_the_data():
+    a, b = Run(SMALL), Run(SMALL.replace(init_seed=1))
+    assert np.array_equal(a.data.x_train, b.data.x_train)
+    a.step(20)
+    b.step(20)
+    assert not np.array_equal(_losses(a), _losses(b))
+
+
+def test_reset_restores_initial_weights_and_replays_identically():
+    run = Run(SMALL)
+    initial = run.state_dict()
+    run.step(50)
+    first = _losses(run)
+    assert not torch.equal(run.state_dict()["linears.0.weight"], initial["linears.0.weight"])
+    run.reset()
+    for k, v in run.state_dict().items():
+        assert torch.equal(v, initial[k]), k
+    assert run.step_count == 0 and len(run.history.steps) == 0
+    run.step(50)
+    np.testing.assert_array_equal(_losses(run), first)
+
+
+def test_learning_rate_changes_mid_run_without_reset():
+    run = Run(SMALL)
+    run.step(30)
+    before = run.state_dict()
+    run.set_lr(0.0005)
+    assert run.step_count == 30
+    assert all(g["lr"] == 0.0005 for g in run.opt.param_groups)
+    assert torch.equal(run.state_dict()["linears.0.weight"], before["linears.0.weight"])
+    run_to_end(run, 10)
+    assert run.latest.lr == 0.0005 and run.step_count == 40
+
+
+def test_divergence_stops_rolls_back_and_can_go_on():
+    run = Run(
+        RunConfig(
+            dataset="plane",
+            activation="relu",
+            depth=2,
+            width=8,
+            optimizer="sgd",
+            lr=10.0,
+            batch_size=10,
+            probe_every=5,
+        )
+    )
+    taken = run.step(500)
+    assert taken < 500, "plain SGD at lr 10 on regression should diverge"
+    div = run.diverged
+    assert div is not None and "learning rate" in div.suggestion.lower()
+    assert div.rolled_back_to == run.step_count <= div.step
+    assert all(torch.isfinite(p).all() for p in run.model.parameters())
+    steps = run.history.steps.column("step")
+    assert len(steps) == 0 or steps[-1] <= run.step_count  # history kept up to the rollback
+    assert run.step(10) == 0  # stopped until the person acts
+    run.set_lr(0.001)
+    assert run.step(100) == 100 and run.diverged is None
+    assert np.isfinite(_losses(run)).all()
+
+
+def test_probe_measures_gradients_from_the_training_step():
+    run = Run(SMALL.replace(probe_every=10))
+    run.step(10)
+    p = run.latest
+    assert p.step == 10 and len(p.grad_norm) == 2
+    assert (p.grad_norm > 0).all() and (p.signal_norm > 0).all() and (p.weight_norm > 0).all()
+    frame = run.history.probes.layer_frame(["dead_fraction", "grad_norm"])
+    assert len(frame) == 2 * len(run.history.probes)
+
+
+def test_default_schedule_probes_by_training_time():
+    run = Run(SMALL.replace(probe_every=0, probe_ms=20))
+    run.train_for(0.5)
+    rate = (len(run.history.probes) - 1) / run.train_seconds
+    assert 10 <= rate <= 60
+
+
+def test_decision_boundary_grid():
+    run = Run(SMALL)
+    grid = run.boundary(resolution=50)
+    assert grid["value"].shape == (50, 50)
+    assert ((grid["value"] >= 0) & (grid["value"] <= 1)).all()
+    multi = Run(RunConfig(dataset="blobs", n_classes=4)).boundary(resolution=20)
+    assert set(np.unique(multi["class"])) <= {0, 1, 2, 3}
+    assert Run(RunConfig(dataset="iris")).boundary() is None  # 4 features: no 2-D map
+
+
+def test_missing_device_falls_back_to_cpu_with_a_reason():
+    if not torch.cuda.is_available():
+        device, note = resolve_device("cuda")
+        assert device.type == "cpu" and "CUDA" in note
+        assert Run(SMALL.replace(device="cuda")).device.type == "cpu"
+    assert resolve_device("cpu") == (torch.device("cpu"), None)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_matches_cpu():
+    cpu, gpu = Run(SMALL), Run(SMALL.replace(device="cuda"))
+    cpu.step(200)
+    gpu.step(200)
+    np.testing.assert_allclose(_losses(gpu), _losses(cpu), rtol=1e-3, atol=1e-5)
+
+
+def test_inspect_shows_vanishing_and_preserved_signal():
+    deep = RunConfig(dataset="spiral", n_points=200, activation="tanh", depth=12, width=32)
+    small = inspect_init(deep.replace(init="small"), seeds=2)
+    assert small["post_std"].iloc[-1] < 1e-6 * small["post_std"].iloc[0]
+    xavier = inspect_init(deep.replace(init="xavier"), seeds=2)
+    assert xavier["post_std"].iloc[-1] > 0.1 * xavier["post_std"].iloc[0]
+    relu = inspect_init(deep.replace(activation="relu", init="he"), seeds=3)
+    assert relu["dead_fraction"].notna().all() and xavier["dead_fraction"].isna().all()
+    assert list(relu["layer"]) == list(range(1, 13))
