@@ -43,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_settings(p: argparse.ArgumentParser) -> None:
     for s in SETTINGS:
-        if s.key in ("data_seed", "init_seed"):
+        if s.key in ("data_seed", "init_seed") or s.effect == "display":
             continue
         kind = (lambda t, s=s: _parse(s, t)) if s.kind is not str else None
         p.add_argument(
@@ -163,7 +163,10 @@ def _train(args: argparse.Namespace) -> int:
             "final": final,
             "diverged": run.diverged.message() if run.diverged else None,
             "layers": layers,
-            "history": json.loads(run.history.probes.frame().to_json(orient="records")),
+            "history": [
+                {k: _num(v) for k, v in row.items()}
+                for row in run.history.probes.frame().to_dict(orient="records")
+            ],
         }
         _write_json(args.json, record)
     return 0

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from playground import activations
-from playground.data import DATASETS, DataConfig
+from playground.data import DATASETS, DataConfig, n_train_points
 from playground.model import INITS, PAIRINGS, default_pairing
 
 SCHEMA_VERSION = 1
@@ -43,6 +43,7 @@ class Setting:
     high: float | None = None
     choices: tuple[str, ...] = ()
     log: bool = False
+    effect: str = "rebuild"  # "rebuild": changes the run; "live": applied mid-run; "display"
 
     def parse(self, text: str) -> Any:
         """Turn URL or CLI text into a value, or raise ConfigError naming the allowed values."""
@@ -231,6 +232,7 @@ SETTINGS: tuple[Setting, ...] = (
         low=1e-5,
         high=10.0,
         log=True,
+        effect="live",
     ),
     _s(
         "batch_size",
@@ -286,6 +288,25 @@ SETTINGS: tuple[Setting, ...] = (
         low=10.0,
         high=10_000.0,
     ),
+    # display only: how the page shows the run, never what it computes
+    _s(
+        "dead_threshold",
+        float,
+        "Display",
+        "Dead-unit warning at",
+        "Warn when a layer's share of dead units passes this.",
+        low=0.05,
+        high=1.0,
+        effect="display",
+    ),
+    _s(
+        "log_loss",
+        bool,
+        "Display",
+        "Log-scale loss",
+        "Show the loss on a log scale, where late progress stays visible.",
+        effect="display",
+    ),
 )
 SETTING = {s.key: s for s in SETTINGS}
 
@@ -317,6 +338,8 @@ class RunConfig:
     device: str = "cpu"
     probe_every: int = 0
     probe_ms: float = 100.0
+    dead_threshold: float = 0.25
+    log_loss: bool = False
 
     def data_config(self) -> DataConfig:
         return DataConfig(
@@ -375,6 +398,13 @@ class RunConfig:
     def replace(self, **changes: Any) -> RunConfig:
         return replace(self, **changes)
 
+    def needs_rebuild(self, other: RunConfig) -> bool:
+        """True when going from `other` to self changes what the run computes beyond live
+        settings (the learning rate) and display settings."""
+        return any(
+            getattr(self, s.key) != getattr(other, s.key) for s in SETTINGS if s.effect == "rebuild"
+        )
+
 
 def _combination_problems(cfg: RunConfig) -> list[tuple[str, str]]:
     """Rules that involve more than one setting: the combinations that cannot work."""
@@ -415,6 +445,17 @@ def _combination_problems(cfg: RunConfig) -> list[tuple[str, str]]:
                 f"{param.high:g} (got {cfg.alpha:g})",
             )
         )
+    n_train = n_train_points(cfg.n_points, cfg.train_ratio)
+    n_classes = cfg.n_classes if cfg.dataset == "blobs" else DATASETS[cfg.dataset].n_classes
+    if cfg.task != "regression" and n_train < n_classes:
+        out.append(
+            (
+                "n_points",
+                f"n_points={cfg.n_points} at train_ratio={cfg.train_ratio:g} leaves "
+                f"{n_train} training points, fewer than the {n_classes} classes; raise "
+                "n_points or train_ratio",
+            )
+        )
     if cfg.batch_norm and cfg.batch_size < 2:
         out.append(
             (
@@ -446,7 +487,7 @@ def to_query(cfg: RunConfig) -> dict[str, str]:
         if s.kind is bool:
             out[s.key] = "1" if value else "0"
         elif s.kind is float:
-            out[s.key] = f"{value:.10g}"
+            out[s.key] = repr(float(value))  # shortest text that reads back exactly
         else:
             out[s.key] = str(value)
     return out

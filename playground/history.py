@@ -1,8 +1,9 @@
 """Bounded time series: memory stays flat however long a run goes, recent points stay dense.
 
-When a series fills up, the older half is thinned to every other row. After many rounds the
-oldest stretch of a run is sampled sparsely and the last stretch at full resolution, which is what
-a live chart needs (shape of the whole run, detail of the present) at a fixed cost.
+Each row gets a sequence number. When a series fills up, older rows are kept only where their
+sequence number is a multiple of a stride (doubled as the run grows), while rows among the newest
+half of the capacity stay at full resolution. So the whole run is always covered evenly (its
+shape) and the present in detail, at a fixed memory cost.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ class Series:
     """Named numeric columns with a fixed row capacity; a column may hold a vector per row."""
 
     def __init__(self, shapes: dict[str, tuple[int, ...]], capacity: int = 2000) -> None:
-        if capacity < 4:
-            raise ValueError("capacity must be at least 4")
+        if capacity < 8:
+            raise ValueError("capacity must be at least 8")
         self.capacity = capacity
         self._cols = {k: np.empty((capacity, *s), dtype=np.float64) for k, s in shapes.items()}
+        self._seq = np.empty(capacity, dtype=np.int64)
+        self._next_seq = 0
+        self._stride = 1
         self.n = 0
 
     def __len__(self) -> int:
@@ -31,6 +35,8 @@ class Series:
             self._thin()
         for k, col in self._cols.items():
             col[self.n] = row[k]
+        self._seq[self.n] = self._next_seq
+        self._next_seq += 1
         self.n += 1
 
     def extend(self, **cols: np.ndarray) -> None:
@@ -43,16 +49,28 @@ class Series:
             take = min(total - start, self.capacity - self.n)
             for k, col in self._cols.items():
                 col[self.n : self.n + take] = cols[k][start : start + take]
+            self._seq[self.n : self.n + take] = np.arange(self._next_seq, self._next_seq + take)
+            self._next_seq += take
             self.n += take
             start += take
 
     def _thin(self) -> None:
-        """Keep every other row of the older half; the newer half stays as it is."""
-        half = self.n // 2
-        keep = np.concatenate([np.arange(0, half, 2), np.arange(half, self.n)])
+        """Drop old rows off the stride, doubling it until at most 3/4 of the capacity is used.
+
+        Rows among the newest half of the capacity are always kept, so the recent past stays at
+        full resolution; older rows are every `stride`-th row of the run, evenly spread.
+        """
+        seq = self._seq[: self.n]
+        recent = seq >= self._next_seq - self.capacity // 2
+        keep = recent | (seq % self._stride == 0)
+        while keep.sum() > 3 * self.capacity // 4:
+            self._stride *= 2
+            keep = recent | (seq % self._stride == 0)
+        idx = np.flatnonzero(keep)
         for col in self._cols.values():
-            col[: len(keep)] = col[keep]
-        self.n = len(keep)
+            col[: len(idx)] = col[idx]
+        self._seq[: len(idx)] = seq[idx]
+        self.n = len(idx)
 
     def truncate(self, last_step: float) -> None:
         """Drop rows whose `step` is beyond `last_step` (after a rollback)."""

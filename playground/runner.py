@@ -1,0 +1,216 @@
+"""Live training for one browser session: a worker thread that trains, commands in, snapshots out.
+
+The UI never touches the `Run` directly. It sends commands (play, pause, step, reset, set the
+learning rate) and reads `Snapshot`s: plain data copied under a lock, so a chart can never see a
+half-updated run. The worker trains in short slices and releases the lock between them, so a
+command takes effect within one slice (about 20 ms).
+
+Two guards protect a shared host: a process-wide cap on concurrently running trainers (a refused
+Play says so), and a heartbeat: a trainer whose page stopped polling pauses itself, so a closed
+tab cannot keep a core busy even if the session's release hook never fires.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from playground.config import RunConfig
+from playground.train import Divergence, Probe, Run
+
+SLICE_S = 0.02  # training time per lock hold: bounds command latency
+HEARTBEAT_S = 5.0  # pause when the page has not polled for this long
+MAX_RUNNING = int(os.environ.get("PLAYGROUND_MAX_TRAINERS", "4"))
+
+_slots_lock = threading.Lock()
+_running: set[int] = set()
+
+
+def running_trainers() -> int:
+    with _slots_lock:
+        return len(_running)
+
+
+@dataclass
+class Snapshot:
+    """Everything a page shows, as plain data."""
+
+    cfg: RunConfig
+    playing: bool
+    step: int
+    epoch: float
+    steps_per_s: float
+    epochs_per_s: float
+    latest: Probe
+    probes: pd.DataFrame
+    layers: pd.DataFrame
+    boundary: dict[str, np.ndarray] | None
+    divergence: Divergence | None
+    message: str | None  # a one-off notice, e.g. a refused Play
+    device: str
+    device_note: str | None
+    task: str
+    layer_keys: list[str] = field(default_factory=list)
+
+
+class Trainer:
+    """Owns a `Run` and the thread that trains it."""
+
+    def __init__(self, cfg: RunConfig, boundary_resolution: int = 60) -> None:
+        torch.set_num_threads(1)  # tiny models: more threads only fight the web server for cores
+        self.run = Run(cfg)
+        self.boundary_resolution = boundary_resolution
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._playing = False
+        self._closed = False
+        self._message: str | None = None
+        self._beat = time.monotonic()
+        self._rate = (time.monotonic(), 0, 0.0)  # (time, step, steps/s) of the last snapshot
+        self._thread = threading.Thread(target=self._loop, name="trainer", daemon=True)
+        self._thread.start()
+
+    # ---- commands ---------------------------------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    def play(self) -> bool:
+        """Start training; False (with a message in the next snapshot) when the host is full."""
+        with self._lock:
+            if self._playing or self._closed:
+                return self._playing
+            if self.run.diverged is not None:
+                self._message = (
+                    "The run is stopped after diverging: lower the learning rate "
+                    "to go on from the rolled-back weights, or press Reset."
+                )
+                return False
+            if not _take_slot(self):
+                self._message = (
+                    f"This server is already training {MAX_RUNNING} networks for "
+                    "other visitors, its limit. Try again in a moment; Step still "
+                    "works."
+                )
+                return False
+            self._playing = True
+            self._beat = time.monotonic()
+        self._wake.set()
+        return True
+
+    def pause(self) -> None:
+        with self._lock:
+            self._stop_playing()
+
+    def step(self, n: int = 1) -> None:
+        """Take `n` steps now (while paused) and probe at the last one."""
+        with self._lock:
+            if not self._playing:
+                self.run.step(n, probe_at_end=True)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._stop_playing()
+            self.run.reset()
+            self._message = None
+
+    def set_lr(self, lr: float) -> None:
+        with self._lock:
+            self.run.set_lr(lr)
+
+    def heartbeat(self) -> None:
+        self._beat = time.monotonic()
+
+    def close(self) -> None:
+        """Stop the thread and free the slot; called when the session ends."""
+        with self._lock:
+            self._closed = True
+            self._stop_playing()
+        self._wake.set()
+        self._thread.join(timeout=2)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # ---- reading ----------------------------------------------------------------------------
+    def snapshot(self, boundary: bool = True) -> Snapshot:
+        """A consistent copy of the run's state; also counts as a heartbeat."""
+        self.heartbeat()
+        with self._lock:
+            run = self.run
+            run.flush()
+            now = time.monotonic()
+            t0, s0, rate = self._rate
+            if self._playing and now - t0 > 0.2:
+                rate = (run.step_count - s0) / (now - t0)
+            elif not self._playing:
+                rate = 0.0
+            if now - t0 > 0.2 or not self._playing:
+                self._rate = (now, run.step_count, rate)
+            message, self._message = self._message, None
+            return Snapshot(
+                cfg=run.cfg,
+                playing=self._playing,
+                step=run.step_count,
+                epoch=run.epoch,
+                steps_per_s=rate,
+                epochs_per_s=rate / run.steps_per_epoch,
+                latest=run.latest,
+                probes=run.history.probes.frame(scalar_only=True),
+                layers=run.history.probes.layer_frame(
+                    ["dead_fraction", "saturated_fraction", "grad_norm", "signal_norm"]
+                ),
+                boundary=run.boundary(self.boundary_resolution) if boundary else None,
+                divergence=run.diverged,
+                message=message,
+                device=str(run.device),
+                device_note=run.device_note,
+                task=run.task,
+                layer_keys=[s.key for s in run.specs],
+            )
+
+    # ---- worker -----------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._closed:
+            if not self._playing:
+                self._wake.wait(timeout=0.5)
+                self._wake.clear()
+                continue
+            with self._lock:
+                if not self._playing:
+                    continue
+                if time.monotonic() - self._beat > HEARTBEAT_S:
+                    self._message = "Paused: the page stopped asking for updates."
+                    self._stop_playing()
+                    continue
+                self.run.train_for(SLICE_S)
+                if self.run.diverged is not None:
+                    self._stop_playing()
+            time.sleep(0)  # let a waiting UI thread take the lock and the GIL
+
+    def _stop_playing(self) -> None:
+        """Caller holds the lock."""
+        self._playing = False
+        _release_slot(self)
+
+
+def _take_slot(trainer: Trainer) -> bool:
+    with _slots_lock:
+        if id(trainer) in _running:
+            return True
+        if len(_running) >= MAX_RUNNING:
+            return False
+        _running.add(id(trainer))
+        return True
+
+
+def _release_slot(trainer: Trainer) -> None:
+    with _slots_lock:
+        _running.discard(id(trainer))

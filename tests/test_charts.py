@@ -1,0 +1,475 @@
+"""Chart builders: the data each chart carries, its encodings, and a spec that holds still."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from playground import charts
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def _rows(spec: dict, layer: int | None = None) -> pd.DataFrame:
+    """The rows of a chart's dataset (of one layer for layer charts), as a DataFrame."""
+    view = spec if layer is None else spec["layer"][layer]
+    return pd.DataFrame(spec["datasets"][view["data"]["name"]])
+
+
+def _skeleton(spec: dict) -> str:
+    """The spec without its data: datasets dropped, references to them made anonymous."""
+    spec = dict(spec)
+    spec.pop("datasets", None)
+
+    def strip(node):
+        if isinstance(node, dict):
+            return {k: {"name": "_"} if k == "data" else strip(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return json.dumps(strip(spec), sort_keys=True)
+
+
+def _probes(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    steps = np.arange(n, dtype=np.float64) * 10
+    return pd.DataFrame(
+        {
+            "step": steps,
+            "epoch": steps / 100,
+            "time": steps / 1000,
+            "lr": 0.03,
+            "train_loss": rng.uniform(0.1, 1.0, n),
+            "test_loss": rng.uniform(0.1, 1.0, n),
+            "train_metric": rng.uniform(0, 1, n),
+            "test_metric": rng.uniform(0, 1, n),
+        }
+    )
+
+
+def _layer_frame(n_steps: int, n_layers: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    steps = np.arange(n_steps, dtype=np.float64)
+    return pd.DataFrame(
+        {
+            "step": np.repeat(steps, n_layers),
+            "layer": np.tile(np.arange(1, n_layers + 1), n_steps),
+            "dead_fraction": rng.uniform(0, 1, n_steps * n_layers),
+            "grad_norm": rng.uniform(1e-4, 1, n_steps * n_layers),
+            "pre_std": rng.uniform(0.1, 2, n_steps * n_layers),
+            "post_std": rng.uniform(0.1, 2, n_steps * n_layers),
+        }
+    )
+
+
+def _grid(nx: int, ny: int, task: str, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    out = {
+        "x": np.linspace(-2, 2, nx).astype(np.float32),
+        "y": np.linspace(-1, 3, ny).astype(np.float32),
+        "value": rng.uniform(0, 1, (ny, nx)).astype(np.float32),
+    }
+    if task == "multiclass":
+        out["class"] = rng.integers(0, 3, (ny, nx))
+    return out
+
+
+def _points(task: str, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    if task == "regression":
+        y_train, y_test = rng.normal(0, 1, 8), rng.normal(0, 1, 4)
+        y_train[0] = 2.3  # the largest |target|: the colour domain becomes +-2.5
+    elif task == "multiclass":
+        y_train, y_test = np.array([0, 1, 2, 0, 1, 2, 0, 1]), np.array([2, 1, 0, 0])
+    else:
+        y_train = np.array([0, 1, 0, 1, 0, 1, 0, 1], dtype=np.float32)
+        y_test = np.array([1, 0, 1, 0], dtype=np.float32)
+    return charts.points_frame(rng.normal(size=(8, 2)), y_train, rng.normal(size=(4, 2)), y_test)
+
+
+# ---- downsample -------------------------------------------------------------------------------
+
+
+def test_downsample_keeps_first_and_last_and_caps_rows():
+    frame = pd.DataFrame({"step": np.arange(1000), "v": np.arange(1000) * 2.0})
+    for cap in (2, 3, 7, 100, 400, 999):
+        out = charts.downsample(frame, cap)
+        assert len(out) <= cap
+        assert out["step"].iloc[0] == 0 and out["step"].iloc[-1] == 999
+        assert out["step"].is_monotonic_increasing and out["step"].is_unique
+    assert len(charts.downsample(frame, 400)) > 300  # evenly thinned, not collapsed
+    steps = charts.downsample(frame, 100)["step"].to_numpy()
+    gaps = np.diff(steps[:-1])
+    assert gaps.min() == gaps.max()  # an even stride, only the last gap may be shorter
+
+
+def test_downsample_leaves_short_frames_alone():
+    frame = pd.DataFrame({"step": [5.0, 6.0, 7.0]}, index=[10, 11, 12])
+    out = charts.downsample(frame, 400)
+    assert out["step"].tolist() == [5.0, 6.0, 7.0]
+    assert out.index.tolist() == [0, 1, 2]
+    assert charts.downsample(frame.iloc[:0]).empty
+
+
+def test_downsample_picks_the_same_rows_as_a_series_grows():
+    """A redrawn line must not shimmer: growing by a row keeps the rows picked before."""
+    before = charts.downsample(pd.DataFrame({"step": np.arange(1000)}), 400)["step"]
+    after = charts.downsample(pd.DataFrame({"step": np.arange(1001)}), 400)["step"]
+    assert set(before.iloc[:-1]) <= set(after)
+
+
+def test_downsample_rejects_a_cap_below_two():
+    with pytest.raises(ValueError):
+        charts.downsample(pd.DataFrame({"step": np.arange(10)}), 1)
+
+
+# ---- loss and metric --------------------------------------------------------------------------
+
+
+def test_loss_chart_carries_train_and_test_and_drops_nan():
+    probes = _probes(5)
+    probes.loc[2, "test_loss"] = np.nan
+    probes.loc[3, "train_loss"] = np.inf
+    spec = charts.loss_chart(probes).to_dict()
+    rows = _rows(spec)
+    assert sorted(rows.columns) == ["split", "step", "value"]
+    assert (rows["split"] == "train").sum() == 4 and (rows["split"] == "test").sum() == 4
+    train = rows[rows["split"] == "train"].set_index("step")["value"]
+    np.testing.assert_allclose(train.loc[[0.0, 10.0]], probes["train_loss"].iloc[:2])
+    enc = spec["encoding"]
+    assert enc["x"]["field"] == "step" and enc["y"]["field"] == "value"
+    assert enc["color"]["scale"]["domain"] == ["train", "test"]
+    assert enc["y"]["scale"].get("type") != "log"
+    assert spec["title"] == "Loss"
+    assert spec["width"] == "container"
+    assert {t["field"] for t in enc["tooltip"]} == {"step", "split", "value"}
+
+
+def test_loss_chart_log_scale_clips_non_positive_values():
+    probes = _probes(4)
+    probes.loc[1, "train_loss"] = 0.0
+    probes.loc[2, "test_loss"] = -1.0
+    spec = charts.loss_chart(probes, log_scale=True).to_dict()
+    assert spec["encoding"]["y"]["scale"]["type"] == "log"
+    rows = _rows(spec)
+    assert len(rows) == 8
+    assert rows["value"].min() == charts.LOG_FLOOR > 0
+
+
+def test_loss_chart_downsamples_long_runs():
+    rows = _rows(charts.loss_chart(_probes(5000)).to_dict())
+    per_split = rows.groupby("split")["step"]
+    assert per_split.size().max() <= 400
+    assert (per_split.max() == 49990).all() and (per_split.min() == 0).all()
+
+
+def test_accuracy_chart_has_a_fixed_percent_axis():
+    probes = _probes(6)
+    spec = charts.metric_chart(probes, "binary").to_dict()
+    y = spec["encoding"]["y"]
+    assert y["scale"]["domain"] == [0, 1]
+    assert y["axis"]["format"] == "%"
+    assert spec["title"] == "Accuracy"
+    rows = _rows(spec)
+    test = rows[rows["split"] == "test"]["value"].to_numpy()
+    np.testing.assert_allclose(test, probes["test_metric"])
+    assert charts.metric_chart(probes, "multiclass").to_dict()["encoding"]["y"] == y
+
+
+def test_r2_chart_tops_out_at_one_and_clips_at_minus_one():
+    probes = _probes(4)
+    probes["train_metric"] = [-40.0, -0.5, 0.5, 0.9]
+    spec = charts.metric_chart(probes, "regression").to_dict()
+    assert spec["title"] == "R²"
+    scale = spec["encoding"]["y"]["scale"]
+    assert scale["domainMax"] == 1 and "domain" not in scale and scale["zero"] is False
+    train = _rows(spec).query("split == 'train'")["value"].tolist()
+    assert train == [-1.0, -0.5, 0.5, 0.9]
+
+
+# ---- decision boundary ------------------------------------------------------------------------
+
+
+def test_points_frame_builds_columns_and_splits():
+    x_train, x_test = np.arange(10.0).reshape(5, 2), -np.arange(6.0).reshape(3, 2)
+    pts = charts.points_frame(x_train, np.array([0, 1, 0, 1, 1]), x_test, np.array([1, 0, 1]))
+    assert list(pts.columns) == ["x1", "x2", "label", "split"]
+    assert pts["split"].tolist() == ["train"] * 5 + ["test"] * 3
+    assert pts["x1"].tolist()[:5] == [0, 2, 4, 6, 8] and pts["x2"].tolist()[5:] == [-1, -3, -5]
+    assert pts["label"].tolist() == [0, 1, 0, 1, 1, 1, 0, 1]
+
+
+def test_points_frame_thins_large_splits():
+    x = np.zeros((5000, 2))
+    pts = charts.points_frame(x, np.zeros(5000), x[:10], np.zeros(10), max_points=300)
+    assert (pts["split"] == "train").sum() <= 300 and (pts["split"] == "test").sum() == 10
+
+
+def test_heatmap_cells_tile_the_plane_without_gaps():
+    nx, ny = 6, 4  # not square, so a swapped axis would show
+    grid = _grid(nx, ny, "binary")
+    spec = charts.boundary_chart(grid, _points("binary"), "binary", ["a", "b"]).to_dict()
+    cells = _rows(spec, 0)
+    assert len(cells) == nx * ny
+    assert (cells["x_hi"] > cells["x_lo"]).all() and (cells["y_hi"] > cells["y_lo"]).all()
+    for lo, hi, axis in (("x_lo", "x_hi", grid["x"]), ("y_lo", "y_hi", grid["y"])):
+        edges = np.unique(np.concatenate([cells[lo], cells[hi]]))
+        assert len(edges) == len(axis) + 1
+        starts, ends = np.unique(cells[lo]), np.unique(cells[hi])
+        np.testing.assert_array_equal(starts[1:], ends[:-1])  # each cell ends where the next starts
+        step = axis[1] - axis[0]
+        np.testing.assert_allclose([edges[0], edges[-1]], [axis[0] - step / 2, axis[-1] + step / 2])
+        centres = (starts + ends) / 2
+        np.testing.assert_allclose(centres, axis, atol=1e-6)  # each cell centred on a grid point
+    # value[i, j] belongs at (x[j], y[i])
+    i, j = 2, 5
+    hit = cells[
+        (cells["x_lo"] < grid["x"][j])
+        & (grid["x"][j] < cells["x_hi"])
+        & (cells["y_lo"] < grid["y"][i])
+        & (grid["y"][i] < cells["y_hi"])
+    ]
+    assert len(hit) == 1
+    assert hit["value"].iloc[0] == pytest.approx(grid["value"][i, j])
+
+
+def test_binary_boundary_uses_one_diverging_scale_for_cells_and_points():
+    spec = charts.boundary_chart(_grid(5, 5, "binary"), _points("binary"), "binary", ["no", "yes"])
+    spec = spec.to_dict()
+    heat, dots = spec["layer"]
+    assert heat["mark"]["type"] == "rect"
+    assert {heat["encoding"][c]["field"] for c in ("x", "x2", "y", "y2")} == {
+        "x_lo",
+        "x_hi",
+        "y_lo",
+        "y_hi",
+    }
+    cell_color, point_color = heat["encoding"]["color"], dots["encoding"]["color"]
+    assert cell_color["field"] == "value" and point_color["field"] == "label"
+    assert cell_color["scale"]["domain"] == [0, 1]
+    assert cell_color["scale"] == point_color["scale"]
+    assert cell_color["scale"]["range"][0] == charts.CLASS_0
+    assert cell_color["scale"]["range"][-1] == charts.CLASS_1
+    assert cell_color["title"] == "P(yes)"
+    stroke = dots["encoding"]["stroke"]
+    assert stroke["field"] == "split" and stroke["scale"]["domain"] == ["train", "test"]
+    assert len(set(stroke["scale"]["range"])) == 2  # train and test points look different
+    assert spec["width"] == spec["height"] == charts.BOUNDARY_SIZE
+    pts = _rows(spec, 1)
+    assert len(pts) == 12 and set(pts["split"]) == {"train", "test"}
+    assert set(pts["class"]) == {"no", "yes"}
+
+
+def test_multiclass_boundary_colours_by_class_and_fades_by_confidence():
+    grid = _grid(4, 3, "multiclass")
+    names = ["red", "green", "blue"]
+    spec = charts.boundary_chart(grid, _points("multiclass"), "multiclass", names).to_dict()
+    heat, dots = spec["layer"]
+    color = heat["encoding"]["color"]
+    assert color["field"] == "class" and color["type"] == "nominal"
+    assert color["scale"]["domain"] == names
+    assert dots["encoding"]["color"]["scale"]["domain"] == names
+    assert heat["encoding"]["opacity"]["field"] == "value"
+    cells = _rows(spec, 0)
+    expected = np.asarray(names)[grid["class"].reshape(-1)]
+    assert cells["class"].tolist() == expected.tolist()
+    np.testing.assert_allclose(cells["value"], grid["value"].reshape(-1), rtol=1e-6)
+    pts = _rows(spec, 1)
+    assert pts["class"].tolist() == np.asarray(names)[pts["label"].astype(int)].tolist()
+
+
+def test_regression_boundary_scale_is_symmetric_and_sized_by_the_targets():
+    grid = _grid(3, 3, "regression")
+    grid["value"] = grid["value"] * 10 - 5
+    spec = charts.boundary_chart(grid, _points("regression"), "regression", []).to_dict()
+    heat, dots = spec["layer"]
+    scale = heat["encoding"]["color"]["scale"]
+    assert scale["domain"] == [-2.5, 2.5] and scale["domainMid"] == 0 and scale["clamp"] is True
+    assert dots["encoding"]["color"]["field"] == "label"
+    assert dots["encoding"]["color"]["scale"] == scale
+
+
+# ---- histograms -------------------------------------------------------------------------------
+
+
+def _hist(n_layers: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n_layers):
+        edges = np.linspace(-1 - i, 1 + i, 31)
+        out.append((edges, rng.integers(0, 100, 30).astype(np.float64)))
+    return out
+
+
+def test_histogram_preserves_counts_and_bins_per_layer():
+    hist = _hist(3)
+    spec = charts.histogram_chart(hist, "Pre-activations", ["relu", "relu", "tanh"]).to_dict()
+    rows = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    assert len(rows) == 90
+    for i, (edges, counts) in enumerate(hist):
+        layer = rows[rows["layer"] == i + 1]
+        np.testing.assert_allclose(layer["count"], counts)
+        np.testing.assert_allclose(layer["start"], edges[:-1])
+        np.testing.assert_allclose(layer["end"], edges[1:])
+    assert rows.groupby("layer")["name"].first().tolist() == [
+        "layer 1 · relu",
+        "layer 2 · relu",
+        "layer 3 · tanh",
+    ]
+    enc = spec["spec"]["encoding"]
+    assert (enc["x"]["field"], enc["x2"]["field"], enc["y"]["field"]) == ("start", "end", "count")
+    assert spec["facet"]["field"] == "name" and spec["columns"] == 4
+    assert spec["facet"]["sort"]["field"] == "layer"  # layer 10 after layer 9, not after 1
+    assert spec["resolve"]["scale"]["x"] == "independent"
+    assert spec["title"] == "Pre-activations"
+
+
+def test_histogram_headers_default_to_layer_numbers_and_drop_broken_bins():
+    hist = _hist(2)
+    hist[1][1][3] = np.nan
+    spec = charts.histogram_chart(hist, "Activations").to_dict()
+    rows = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    assert len(rows) == 59
+    assert sorted(set(rows["name"])) == ["layer 1", "layer 2"]
+    # a label that is already a full header is kept as it is
+    spec = charts.histogram_chart(hist, "Activations", ["layer 1 · relu", "elu"]).to_dict()
+    rows = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    assert sorted(set(rows["name"])) == ["layer 1 · relu", "layer 2 · elu"]
+
+
+# ---- per-layer lines, shares, profiles --------------------------------------------------------
+
+
+def test_layer_lines_drop_nan_and_colour_layers_by_depth():
+    frame = _layer_frame(4, 3)
+    frame.loc[frame["layer"] == 2, "dead_fraction"] = np.nan  # e.g. an ELU layer: no dead rule
+    spec = charts.layer_lines_chart(frame, "dead_fraction", "Dead units", percent=True).to_dict()
+    rows = _rows(spec)
+    assert len(rows) == 8 and set(rows["layer"]) == {1, 3}
+    assert rows["value"].notna().all()
+    enc = spec["encoding"]
+    assert enc["color"]["field"] == "layer" and enc["color"]["type"] == "ordinal"
+    assert "scheme" in enc["color"]["scale"]
+    assert enc["y"]["scale"]["domain"] == [0, 1] and enc["y"]["axis"]["format"] == "%"
+    assert spec["title"] == "Dead units"
+
+
+def test_layer_lines_log_scale_drops_non_positive_values():
+    frame = _layer_frame(5, 2)
+    frame.loc[0, "grad_norm"] = 0.0
+    frame.loc[3, "grad_norm"] = -1.0
+    spec = charts.layer_lines_chart(frame, "grad_norm", "Gradient norms", log_scale=True)
+    spec = spec.to_dict()
+    assert spec["encoding"]["y"]["scale"]["type"] == "log"
+    rows = _rows(spec)
+    assert len(rows) == 8 and (rows["value"] > 0).all()
+
+
+def test_layer_lines_thin_by_step_and_keep_every_layer_of_a_kept_step():
+    spec = charts.layer_lines_chart(_layer_frame(2000, 4), "grad_norm", "Gradient norms")
+    rows = _rows(spec.to_dict())
+    per_step = rows.groupby("step")["layer"].count()
+    assert len(per_step) <= charts.MAX_STEPS
+    assert (per_step == 4).all()
+    assert rows["step"].min() == 0 and rows["step"].max() == 1999
+
+
+def test_share_chart_marks_exactly_the_bars_above_the_threshold():
+    values = np.array([0.1, 0.5, np.nan, 0.25, 0.9])
+    spec = charts.layer_share_chart(values, 0.25, "Dead units now", ["relu"] * 5).to_dict()
+    bars, rule = spec["layer"]
+    rows = _rows(spec, 0)
+    assert rows["layer"].tolist() == [1, 2, 4, 5]  # the NaN layer is left out
+    assert rows["state"].tolist() == ["ok", "over", "ok", "over"]  # 0.25 is not above 0.25
+    assert rows["name"].tolist()[0] == "layer 1 · relu"
+    color = bars["encoding"]["color"]
+    assert color["field"] == "state"
+    assert color["scale"]["domain"] == ["ok", "over"]
+    assert color["scale"]["range"] == [charts.CALM, charts.WARNING]
+    assert bars["encoding"]["x"]["scale"]["domain"] == [0, 1]
+    assert bars["encoding"]["x"]["axis"]["format"] == "%"
+    assert rule["mark"]["type"] == "rule"
+    assert _rows(spec, 1)["threshold"].tolist() == [0.25]
+
+
+def test_profile_chart_takes_the_last_step_and_one_line_per_column():
+    frame = _layer_frame(3, 4)
+    spec = charts.layer_profile_chart(frame, ["pre_std", "post_std"], "Spread at init").to_dict()
+    rows = _rows(spec)
+    last = frame[frame["step"] == 2]
+    assert len(rows) == 8
+    got = rows.set_index(["measure", "layer"])["value"]
+    for column in ("pre_std", "post_std"):
+        name = charts.PLAIN[column]
+        np.testing.assert_allclose(got.loc[name].to_numpy(), last[column].to_numpy())
+    enc = spec["encoding"]
+    assert enc["x"]["field"] == "layer"
+    assert enc["color"]["scale"]["domain"] == [charts.PLAIN["pre_std"], charts.PLAIN["post_std"]]
+    frame.loc[frame["layer"] == 3, "pre_std"] = 0.0
+    log = charts.layer_profile_chart(frame, ["pre_std"], "Spread at init", log_scale=True)
+    log = log.to_dict()
+    assert log["encoding"]["y"]["scale"]["type"] == "log"
+    assert sorted(_rows(log)["layer"]) == [1, 2, 4]
+
+
+# ---- spec stability ---------------------------------------------------------------------------
+
+
+def _pair(build) -> tuple[dict, dict]:
+    return build(0).to_dict(), build(1).to_dict()
+
+
+BUILDERS = {
+    "loss": lambda s: charts.loss_chart(_probes(30 + 500 * s, seed=s)),
+    "loss-log": lambda s: charts.loss_chart(_probes(30 + 500 * s, seed=s), log_scale=True),
+    "accuracy": lambda s: charts.metric_chart(_probes(30 + 9 * s, seed=s), "binary"),
+    "r2": lambda s: charts.metric_chart(_probes(30 + 9 * s, seed=s) * 4 - 3, "regression"),
+    "binary": lambda s: charts.boundary_chart(
+        _grid(5, 5, "binary", s), _points("binary", s), "binary", ["a", "b"]
+    ),
+    "multiclass": lambda s: charts.boundary_chart(
+        _grid(5, 5, "multiclass", s), _points("multiclass", s), "multiclass", ["a", "b", "c"]
+    ),
+    "regression": lambda s: charts.boundary_chart(
+        _grid(5, 5, "regression", s), _points("regression", s), "regression", []
+    ),
+    "histogram": lambda s: charts.histogram_chart(_hist(2 + 3 * s, s), "Activations"),
+    "lines": lambda s: charts.layer_lines_chart(
+        _layer_frame(10 + 700 * s, 3, s), "grad_norm", "Gradient norms", log_scale=True
+    ),
+    "share": lambda s: charts.layer_share_chart(
+        np.random.default_rng(s).uniform(0, 1, 3 + s), 0.2 + 0.3 * s, "Saturated units now"
+    ),
+    "profile": lambda s: charts.layer_profile_chart(
+        _layer_frame(2, 3 + s, s), ["pre_std", "post_std"], "Spread"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_spec_is_identical_when_only_the_data_changes(name):
+    first, second = _pair(BUILDERS[name])
+    assert first["datasets"] != second["datasets"]
+    assert _skeleton(first) == _skeleton(second)
+
+
+def test_a_new_chart_leaves_earlier_charts_data_alone():
+    """Builders reuse a cached skeleton: each call must still get its own data."""
+    first = charts.loss_chart(_probes(5, seed=1))
+    first_rows = _rows(first.to_dict())
+    second = charts.loss_chart(_probes(7, seed=2))
+    assert len(_rows(second.to_dict())) == 14
+    pd.testing.assert_frame_equal(_rows(first.to_dict()), first_rows)
+    a = charts.boundary_chart(_grid(3, 3, "binary"), _points("binary"), "binary", ["a", "b"])
+    b = charts.boundary_chart(_grid(4, 4, "binary"), _points("binary"), "binary", ["a", "b"])
+    assert len(_rows(a.to_dict(), 0)) == 9 and len(_rows(b.to_dict(), 0)) == 16
+
+
+def test_charts_module_does_not_import_streamlit():
+    code = "import sys, playground.charts; print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

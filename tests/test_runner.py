@@ -1,0 +1,106 @@
+"""The live trainer: commands take effect quickly, the host cap holds, idle pages pause."""
+
+import time
+
+import pytest
+
+from playground import runner
+from playground.config import RunConfig
+from playground.runner import Trainer
+
+CFG = RunConfig(dataset="circle", n_points=200, depth=2, width=8)
+
+
+@pytest.fixture
+def trainers():
+    made: list[Trainer] = []
+
+    def make(cfg: RunConfig = CFG) -> Trainer:
+        made.append(Trainer(cfg, boundary_resolution=20))
+        return made[-1]
+
+    yield make
+    for t in made:
+        t.close()
+
+
+def _wait_for(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_play_trains_and_pause_stops_within_half_a_second(trainers):
+    t = trainers()
+    assert t.play()
+    assert _wait_for(lambda: t.snapshot(boundary=False).step > 100)
+    start = time.monotonic()
+    t.pause()
+    paused_at = t.snapshot(boundary=False).step
+    assert time.monotonic() - start < 0.5
+    time.sleep(0.3)
+    assert t.snapshot(boundary=False).step == paused_at
+
+
+def test_step_while_paused_probes_the_new_state(trainers):
+    t = trainers()
+    t.step()
+    t.step()
+    snap = t.snapshot()
+    assert snap.step == 2 and snap.latest.step == 2
+    assert snap.boundary["value"].shape == (20, 20)
+    assert list(snap.probes["step"]) == [0, 1, 2]
+
+
+def test_snapshot_is_a_copy(trainers):
+    t = trainers()
+    t.step()
+    snap = t.snapshot()
+    t.step(5)
+    assert snap.step == 1 and len(snap.probes) == 2
+
+
+def test_process_wide_cap_refuses_with_a_message(trainers, monkeypatch):
+    monkeypatch.setattr(runner, "MAX_RUNNING", 2)
+    a, b, c = trainers(), trainers(), trainers()
+    assert a.play() and b.play()
+    assert runner.running_trainers() == 2
+    assert not c.play()
+    assert "limit" in c.snapshot(boundary=False).message
+    a.pause()
+    assert c.play()
+    b.close()
+    c.close()
+    assert runner.running_trainers() == 0
+
+
+def test_idle_page_pauses_its_trainer(trainers, monkeypatch):
+    monkeypatch.setattr(runner, "HEARTBEAT_S", 0.3)
+    t = trainers()
+    t.play()
+    assert _wait_for(lambda: not t.playing, timeout=3)
+    snap = t.snapshot(boundary=False)
+    assert "stopped asking" in snap.message and runner.running_trainers() == 0
+
+
+def test_close_stops_the_thread(trainers):
+    t = trainers()
+    t.play()
+    t.close()
+    assert not t._thread.is_alive() and not t.playing
+
+
+def test_divergence_stops_playing(trainers):
+    t = trainers(
+        RunConfig(dataset="plane", activation="relu", optimizer="sgd", lr=10.0, probe_every=5)
+    )
+    t.play()
+    assert _wait_for(lambda: not t.playing)
+    snap = t.snapshot(boundary=False)
+    assert snap.divergence is not None and not t.play()
+    t.set_lr(0.001)
+    assert t.play()
+    t.pause()
