@@ -22,7 +22,7 @@ from playground.model import INITS, PAIRINGS
 from playground.runner import MAX_RUNNING, Snapshot, Trainer
 from playground.train import available_devices
 
-REFRESH_S = 0.45  # chart refresh while playing: ~2 Hz leaves the trainer most of the GIL
+REFRESH_S = 0.5  # chart refresh while playing: 2 Hz leaves the trainer most of the GIL
 LR_STEPS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 WIDTHS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
 BATCHES = [1, 2, 4, 5, 8, 10, 16, 20, 32, 50, 64, 100, 128, 256, 500, 1000, 2000, 5000]
@@ -175,6 +175,17 @@ def sidebar() -> RunConfig:
         help=SETTING["l2"].help,
     )
     device_widget()
+    sb.header("Display")
+    sb.toggle("Log-scale loss", key=key("log_loss"), help=SETTING["log_loss"].help)
+    sb.slider(
+        "Dead-unit warning at",
+        0.05,
+        1.0,
+        step=0.05,
+        key=key("dead_threshold"),
+        format="%.2f",
+        help=SETTING["dead_threshold"].help,
+    )
     with sb.expander("Advanced"):
         st.text_input(
             "Per-layer activations",
@@ -246,7 +257,9 @@ def sync(cfg: RunConfig) -> Trainer | None:
     problems = cfg.problems()
     if problems:
         for _, message in problems:
-            st.error(f"Not applied: {message}. The current run is unchanged.", icon="⚠️")
+            st.error(
+                f"Not applied: {message}. The current run is unchanged.", icon=":material/warning:"
+            )
         return box.trainer
     query = to_query(cfg)
     if st.query_params.to_dict() != query:
@@ -258,11 +271,12 @@ def sync(cfg: RunConfig) -> Trainer | None:
         trainer.close()
         box.trainer = Trainer(cfg)
         st.toast(
-            "Settings changed: the network was rebuilt and training starts from step 0.", icon="🔁"
+            "Settings changed: the network was rebuilt and training starts from step 0.",
+            icon=":material/restart_alt:",
         )
     elif cfg.lr != trainer.run.cfg.lr:
         trainer.set_lr(cfg.lr)
-        st.toast(f"Learning rate is now {cfg.lr:g}, applied mid-run.", icon="🎚️")
+        st.toast(f"Learning rate is now {cfg.lr:g}, applied mid-run.", icon=":material/tune:")
     return box.trainer
 
 
@@ -365,21 +379,19 @@ def show_charts(snap: Snapshot, trainer: Trainer) -> None:
 
     labels = layer_labels(snap)
     st.subheader("Inside the network")
-    tab_post, tab_pre = st.tabs(["Activations (after the function)", "Pre-activations (before it)"])
-    draw(
-        tab_post,
-        charts.histogram_chart(snap.latest.layers.hist_post, "Output of each hidden layer", labels),
-        key="hist_post",
-        width="content",
+    side = st.segmented_control(
+        "Histograms of",
+        ["after the activation", "before it"],
+        default="after the activation",
+        key="hist_side",
+        help="After: what each layer passes on. Before: the weighted sums the function receives.",
     )
-    draw(
-        tab_pre,
-        charts.histogram_chart(
-            snap.latest.layers.hist_pre, "Input to each layer's activation", labels
-        ),
-        key="hist_pre",
-        width="content",
-    )
+    layers = snap.histograms
+    if side == "before it":
+        chart = charts.histogram_chart(layers.hist_pre, "Input to each layer's activation", labels)
+    else:
+        chart = charts.histogram_chart(layers.hist_post, "Output of each hidden layer", labels)
+    draw(st, chart, key="hist", width="content")
     st.caption(
         "Histograms over a fixed probe set of up to 512 training points. Piled against a "
         "bound means saturation; a spike at exactly 0 for ReLU means silent units."
@@ -429,7 +441,7 @@ def unit_health(snap: Snapshot, labels: list[str]) -> None:
                 f"Layer {worst + 1} has {dead[worst]:.0%} dead units (warning at "
                 f"{threshold:.0%}). Usual cures: a lower learning rate, He initialisation, "
                 "Leaky ReLU / PReLU / ELU, or batch norm.",
-                icon="💀",
+                icon=":material/heart_broken:",
             )
     if not np.isnan(sat).all():
         c1, c2 = st.columns([2, 1])
@@ -505,7 +517,7 @@ def explain(snap: Snapshot, trainer: Trainer) -> None:
     pairing = trainer.run.pairing
     st.caption(f"Task: **{snap.task}** · output and loss: **{pairing.label}** · {pairing.note}")
     if pairing.warning:
-        st.warning(pairing.warning, icon="⚠️")
+        st.warning(pairing.warning, icon=":material/warning:")
     if snap.device_note:
         st.info(snap.device_note)
 
@@ -514,7 +526,7 @@ def explain(snap: Snapshot, trainer: Trainer) -> None:
 st.title("Playground")
 load_link_once()
 for notice in st.session_state.pop("notices", []):
-    st.warning(f"Link: {notice}", icon="🔗")
+    st.warning(f"Link: {notice}", icon=":material/link:")
 cfg = sidebar()
 trainer = sync(cfg)
 if trainer is None:
@@ -533,7 +545,7 @@ def live() -> None:
     if snap.message:
         st.info(snap.message)
     if snap.divergence is not None:
-        st.error(snap.divergence.message(), icon="💥")
+        st.error(snap.divergence.message(), icon=":material/error:")
     metrics(snap)
     explain(snap, trainer)
     show_charts(snap, trainer)

@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from playground.config import RunConfig
+from playground.probes import LayerStats
 from playground.train import Divergence, Probe, Run
 
 SLICE_S = 0.02  # training time per lock hold: bounds command latency
@@ -48,6 +49,7 @@ class Snapshot:
     steps_per_s: float
     epochs_per_s: float
     latest: Probe
+    histograms: LayerStats | None  # current per-layer histograms (None when not asked for)
     probes: pd.DataFrame
     layers: pd.DataFrame
     boundary: dict[str, np.ndarray] | None
@@ -140,8 +142,11 @@ class Trainer:
         return self._closed
 
     # ---- reading ----------------------------------------------------------------------------
-    def snapshot(self, boundary: bool = True) -> Snapshot:
-        """A consistent copy of the run's state; also counts as a heartbeat."""
+    def snapshot(self, visuals: bool = True) -> Snapshot:
+        """A consistent copy of the run's state; also counts as a heartbeat.
+
+        `visuals` asks for what only a drawn page needs: the decision map and histograms.
+        """
         self.heartbeat()
         with self._lock:
             run = self.run
@@ -163,11 +168,12 @@ class Trainer:
                 steps_per_s=rate,
                 epochs_per_s=rate / run.steps_per_epoch,
                 latest=run.latest,
+                histograms=run.histograms() if visuals else None,
                 probes=run.history.probes.frame(scalar_only=True),
                 layers=run.history.probes.layer_frame(
                     ["dead_fraction", "saturated_fraction", "grad_norm", "signal_norm"]
                 ),
-                boundary=run.boundary(self.boundary_resolution) if boundary else None,
+                boundary=run.boundary(self.boundary_resolution) if visuals else None,
                 divergence=run.diverged,
                 message=message,
                 device=str(run.device),

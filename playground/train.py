@@ -115,7 +115,8 @@ class Run:
         self.x_probe = self.x_train[
             torch.as_tensor(probe_rows(len(self.x_train), cfg.data_seed), device=self.device)
         ]
-        self.batch_size = min(cfg.batch_size, len(self.x_train))
+        self._n_train = len(self.x_train)
+        self.batch_size = min(cfg.batch_size, self._n_train)
         self.steps_per_epoch = len(self.x_train) // self.batch_size
         self.reset()
 
@@ -220,6 +221,14 @@ class Run:
             out["value"] = probs.float().cpu().numpy().reshape(resolution, resolution)
         return out
 
+    def histograms(self) -> LayerStats:
+        """Per-layer statistics with histograms, on the probe set, for the current weights.
+
+        Histograms are drawn, not logged: computing them at every probe would double a probe's
+        cost for numbers nobody reads, so a page asks for them at its own refresh rate.
+        """
+        return layer_stats(self.model, self.x_probe, self.specs, histograms=True)
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
 
@@ -251,10 +260,10 @@ class Run:
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         b = self.batch_size
-        if b == len(self.x_train):  # full batch: order does not matter, skip the shuffle
+        if b == self._n_train:  # full batch: order does not matter, skip the shuffle
             return self.x_train, self.y_train
         if self._pos >= self.steps_per_epoch:
-            self._order = torch.randperm(len(self.x_train), generator=self._shuffle).to(self.device)
+            self._order = torch.randperm(self._n_train, generator=self._shuffle).to(self.device)
             self._xs, self._ys = self.x_train[self._order], self.y_train[self._order]
             self._pos = 0
         i = self._pos * b
@@ -321,7 +330,7 @@ class Run:
 
     def _probe(self) -> Probe:
         self._last_probe_t = time.perf_counter()
-        stats = layer_stats(self.model, self.x_probe, self.specs)
+        stats = layer_stats(self.model, self.x_probe, self.specs, histograms=False)
         train_loss, train_metric = self._evaluate(self.x_train, self.y_train)
         test_loss, test_metric = self._evaluate(self.x_test, self.y_test)
         norms = self._norms.float().cpu().numpy().astype(np.float64)

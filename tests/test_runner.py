@@ -36,13 +36,13 @@ def _wait_for(predicate, timeout: float = 5.0) -> bool:
 def test_play_trains_and_pause_stops_within_half_a_second(trainers):
     t = trainers()
     assert t.play()
-    assert _wait_for(lambda: t.snapshot(boundary=False).step > 100)
+    assert _wait_for(lambda: t.snapshot(visuals=False).step > 100)
     start = time.monotonic()
     t.pause()
-    paused_at = t.snapshot(boundary=False).step
+    paused_at = t.snapshot(visuals=False).step
     assert time.monotonic() - start < 0.5
     time.sleep(0.3)
-    assert t.snapshot(boundary=False).step == paused_at
+    assert t.snapshot(visuals=False).step == paused_at
 
 
 def test_step_while_paused_probes_the_new_state(trainers):
@@ -69,7 +69,7 @@ def test_process_wide_cap_refuses_with_a_message(trainers, monkeypatch):
     assert a.play() and b.play()
     assert runner.running_trainers() == 2
     assert not c.play()
-    assert "limit" in c.snapshot(boundary=False).message
+    assert "limit" in c.snapshot(visuals=False).message
     a.pause()
     assert c.play()
     b.close()
@@ -82,7 +82,7 @@ def test_idle_page_pauses_its_trainer(trainers, monkeypatch):
     t = trainers()
     t.play()
     assert _wait_for(lambda: not t.playing, timeout=3)
-    snap = t.snapshot(boundary=False)
+    snap = t.snapshot(visuals=False)
     assert "stopped asking" in snap.message and runner.running_trainers() == 0
 
 
@@ -99,7 +99,7 @@ def test_divergence_stops_playing(trainers):
     )
     t.play()
     assert _wait_for(lambda: not t.playing)
-    snap = t.snapshot(boundary=False)
+    snap = t.snapshot(visuals=False)
     assert snap.divergence is not None and not t.play()
     t.set_lr(0.001)
     assert t.play()

@@ -1,0 +1,1 @@
+"""Benchmarks of the headless engine; each module runs as `python bench/NAME.py`."""

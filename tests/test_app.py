@@ -1,0 +1,140 @@
+"""Page logic through Streamlit's AppTest: widgets -> config, the URL, Step, errors, charts."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "playground_live.py")
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    """AppTest instances share one session id: drop the previous test's trainer."""
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def _page(**params: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _chart(at: AppTest, key_part: str) -> dict:
+    """The spec and datasets of the chart whose spec mentions `key_part` in its title."""
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        if key_part in json.dumps(spec.get("title", "")) or key_part in json.dumps(spec):
+            return {"spec": spec, "datasets": list(chart.proto.datasets)}
+    raise AssertionError(f"no chart mentions {key_part!r}")
+
+
+def test_home_page_links_the_playground():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "Activation Playground" in at.title[0].value
+    assert any("why ReLU units die" in m.value for m in at.markdown)
+
+
+def test_defaults_render_and_are_written_to_the_url():
+    at = _page()
+    assert not at.exception
+    assert _metric(at, "Step") == "0"
+    assert at.query_params["v"] == ["1"] or at.query_params["v"] == "1"
+    assert at.selectbox(key="cfg_dataset").value == "circle"
+    assert len(at.get("vega_lite_chart")) >= 5
+
+
+def test_link_settings_are_applied_to_the_widgets_and_the_run():
+    at = _page(
+        dataset="spiral",
+        depth="4",
+        activation="relu",
+        lr="0.01",
+        init="he",
+        optimizer="adam",
+        batch_size="16",
+        data_seed="7",
+    )
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="cfg_dataset").value == "spiral"
+    assert at.slider(key="cfg_depth").value == 4
+    assert at.selectbox(key="cfg_activation").value == "relu"
+    assert at.select_slider(key="cfg_lr").value == 0.01
+    assert at.number_input(key="cfg_data_seed").value == 7
+    dead = [c for c in at.get("vega_lite_chart") if "Dead" in c.proto.spec]
+    assert dead, "ReLU runs show the dead-unit charts"
+
+
+def test_widget_change_is_written_back_to_the_url():
+    at = _page()
+    at.slider(key="cfg_depth").set_value(5).run()
+    depth = at.query_params["depth"]
+    assert (depth[0] if isinstance(depth, list) else depth) == "5"
+
+
+def test_bad_link_parameters_fall_back_with_a_notice_and_no_traceback():
+    at = _page(depth="abc", lr="1e9", bogus="1", width="16")
+    assert not at.exception
+    notes = " ".join(w.value for w in at.warning)
+    assert "depth" in notes and "between 1 and 32" in notes
+    assert "lr" in notes and "bogus" in notes
+    assert at.slider(key="cfg_depth").value == 2  # the default
+    assert at.select_slider(key="cfg_width").value == 16  # the good parameter is kept
+
+
+def test_step_advances_the_run_and_the_charts():
+    at = _page(dataset="circle")
+    at.button(key="step").click().run()
+    at.button(key="step").click().run()
+    assert _metric(at, "Step") == "2"
+    loss = _chart(at, "Loss")
+    assert len(loss["datasets"]) == 1  # one named dataset: train and test loss over steps
+
+
+def test_learning_rate_change_keeps_the_run_architecture_change_resets_it():
+    at = _page()
+    for _ in range(3):
+        at.button(key="step").click().run()
+    at.select_slider(key="cfg_lr").set_value(0.1).run()
+    assert _metric(at, "Step") == "3"
+    assert at.query_params["lr"] in ("0.1", ["0.1"])
+    at.slider(key="cfg_depth").set_value(3).run()
+    assert _metric(at, "Step") == "0"
+
+
+def test_impossible_settings_are_refused_and_the_run_kept():
+    at = _page(batch_size="1")
+    at.button(key="step").click().run()
+    at.toggle(key="cfg_batch_norm").set_value(True).run()
+    errors = " ".join(e.value for e in at.error)
+    assert "batch norm needs at least 2" in errors
+    assert _metric(at, "Step") == "1"
+
+
+def test_divergence_shows_the_reason_and_what_to_try():
+    at = _page(dataset="plane", activation="relu", optimizer="sgd", lr="10", probe_every="5")
+    at.button(key="play").click().run()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not at.error:
+        time.sleep(0.3)
+        at.run()
+    text = " ".join(e.value for e in at.error)
+    assert "diverged" in text and "Lower the learning rate" in text
+    assert not at.exception
+
+
+def test_mistaken_pairing_carries_its_warning():
+    at = _page(dataset="blobs", pairing="softmax_ce")
+    assert any("Softmax is applied twice" in w.value for w in at.warning)

@@ -1,0 +1,161 @@
+"""What a person sees: the real app in headless Chromium, driven by Playwright.
+
+Skips (with the reason) where Debian's Chromium or Playwright is missing; the rest of the suite
+still runs.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("PLAYGROUND_SHOTS", ROOT / "shots"))
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+]
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        # The first page a fresh server sees registers the app's pages; opening a deep link
+        # first would show Streamlit's "page not found" notice over the right page.
+        page = b.new_page()
+        page.goto(server)
+        page.wait_for_selector('[data-testid="stApp"]')
+        page.get_by_text("Activation Playground").first.wait_for()
+        page.close()
+        yield b
+        b.close()
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.get_by_text("Inside the network").wait_for(timeout=60_000)
+    return page
+
+
+def _step(page) -> int:
+    text = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    return int(text.replace(",", ""))
+
+
+def _loss_pixels(page) -> bytes:
+    chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="training step")
+    return chart.first.screenshot()
+
+
+def test_play_trains_live_and_pause_stops(browser, server):
+    page = _open(
+        browser,
+        f"{server}/playground?dataset=spiral&depth=4&activation=relu"
+        "&init=he&optimizer=adam&lr=0.01",
+    )
+    assert _step(page) == 0
+    before = _loss_pixels(page)
+    page.get_by_role("button", name=re.compile("Play")).click()
+    page.get_by_role("button", name=re.compile("Pause")).wait_for()
+    page.wait_for_timeout(3000)
+    first = _step(page)
+    page.wait_for_timeout(2000)
+    second = _step(page)
+    assert 0 < first < second, "the counter rises with no further input"
+    assert _loss_pixels(page) != before, "the loss chart redraws with new data"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "playground-training.png"), full_page=True)
+    page.get_by_role("button", name=re.compile("Pause")).click()
+    page.get_by_role("button", name=re.compile("Play")).wait_for()
+    page.wait_for_timeout(1000)
+    stopped = _step(page)
+    page.wait_for_timeout(1500)
+    assert _step(page) == stopped, "after Pause the counter stands still"
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
+def test_link_settings_are_applied(browser, server):
+    page = _open(
+        browser, f"{server}/playground?dataset=moons&depth=3&activation=leaky_relu&lr=0.003"
+    )
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Hidden layers").wait_for()
+    assert "Two moons" in sidebar.get_by_role("combobox", name="Dataset").input_value()
+    depth = sidebar.locator('[data-testid="stSlider"]').filter(has_text="Hidden layers")
+    assert "3" in depth.inner_text()
+    activation = sidebar.get_by_role("combobox", name="Hidden activation").input_value()
+    assert activation == "Leaky ReLU"
+    lr = sidebar.locator('[data-testid="stSlider"]').filter(has_text="Learning rate")
+    assert "0.003" in lr.inner_text()
+    assert "lr=0.003" in page.url
+    page.close()
+
+
+def test_bad_link_gets_a_notice_not_a_traceback(browser, server):
+    page = _open(browser, f"{server}/playground?depth=999&activation=nope")
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "depth must be a whole number between 1 and 32" in body
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
