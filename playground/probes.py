@@ -126,15 +126,39 @@ def _common_bounds(specs: list[LayerSpec]) -> tuple[float, float] | None:
 
 
 @torch.no_grad()
+def forward_capture(
+    model: MLP, x: torch.Tensor
+) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """The network's output and each hidden layer's (pre, post), without touching its state.
+
+    Batch norm must use, not update, its running statistics, so the model runs in eval mode;
+    without batch norm the mode changes nothing and the (surprisingly slow) switch is skipped.
+    """
+    capture: list[tuple[torch.Tensor, torch.Tensor]] = []
+    if model.norms is None:
+        return model(x, capture), capture
+    was_training = model.training
+    model.eval()
+    try:
+        return model(x, capture), capture
+    finally:
+        model.train(was_training)
+
+
 def layer_stats(
     model: MLP, x: torch.Tensor, specs: list[LayerSpec], histograms: bool = True
 ) -> LayerStats:
-    """Forward the probe set in eval mode and measure every hidden layer."""
-    was_training = model.training
-    model.eval()  # batch norm must use, not update, its running statistics
-    capture: list[tuple[torch.Tensor, torch.Tensor]] = []
-    model(x, capture)
-    model.train(was_training)
+    """Forward the probe set and measure every hidden layer."""
+    return capture_stats(forward_capture(model, x)[1], specs, histograms)
+
+
+@torch.no_grad()
+def capture_stats(
+    capture: list[tuple[torch.Tensor, torch.Tensor]],
+    specs: list[LayerSpec],
+    histograms: bool = True,
+) -> LayerStats:
+    """Measure every hidden layer from its captured (pre, post) activations."""
     pre = torch.stack([z for z, _ in capture])  # [L, N, W]
     post = torch.stack([a for _, a in capture])
     moments = torch.stack([*_mean_std(pre), *_mean_std(post)])

@@ -1,7 +1,7 @@
 """A training run: model, optimiser, data and probes, stepped on demand.
 
-The step loop never synchronises with the device: batch losses go into a buffer on the device and
-are read out only at probe time (or when the buffer fills). Divergence is therefore detected at
+The step loop never synchronises with the device: batch losses stay on the device (a list of
+scalars) and are read out only at probe time or every 4096 steps. Divergence is therefore seen at
 the next probe, and the run rolls back to the last snapshot known to be finite.
 """
 
@@ -17,7 +17,15 @@ from playground.config import RunConfig
 from playground.data import Dataset, make_dataset
 from playground.history import History
 from playground.model import MLP, PAIRINGS, Pairing, build_model
-from playground.probes import LayerSpec, LayerStats, grad_norms, layer_stats, probe_rows
+from playground.probes import (
+    LayerSpec,
+    LayerStats,
+    capture_stats,
+    forward_capture,
+    grad_norms,
+    layer_stats,
+    probe_rows,
+)
 
 LOSS_BUFFER = 4096
 
@@ -112,9 +120,15 @@ class Run:
         self._initial = _clone(self.model.state_dict())
         self.x_train, self.y_train = self._tensors(self.data.x_train, self.data.y_train)
         self.x_test, self.y_test = self._tensors(self.data.x_test, self.data.y_test)
-        self.x_probe = self.x_train[
-            torch.as_tensor(probe_rows(len(self.x_train), cfg.data_seed), device=self.device)
-        ]
+        probe = probe_rows(len(self.x_train), cfg.data_seed)
+        self.x_probe = self.x_train[torch.as_tensor(probe, device=self.device)]
+        # One forward pass per probe evaluates train and test; the probe rows go first so their
+        # activations are a view of that pass, not a gather.
+        rest = np.setdiff1d(np.arange(len(self.x_train)), probe)
+        order = torch.as_tensor(np.concatenate([probe, rest]), device=self.device)
+        self._x_all = torch.cat([self.x_train[order], self.x_test])
+        self._y_train_eval = self.y_train[order]
+        self._n_probe = len(probe)
         self._n_train = len(self.x_train)
         self.batch_size = min(cfg.batch_size, self._n_train)
         self.steps_per_epoch = len(self.x_train) // self.batch_size
@@ -144,8 +158,7 @@ class Run:
         self.train_seconds = 0.0
         self.diverged: Divergence | None = None
         self.history = History(len(self.specs))
-        self._losses = torch.empty(LOSS_BUFFER, device=self.device)
-        self._n_losses = 0
+        self._losses: list[torch.Tensor] = []  # device scalars, read out in one go at flush
         self._signals: list[torch.Tensor] = []
         self._last_probe_t = time.perf_counter()
         self._initial_gradients()
@@ -176,18 +189,18 @@ class Run:
         """Train for about `seconds` of wall time; the unit of work of a live UI tick."""
         deadline = time.perf_counter() + seconds
         taken = 0
-        chunk = 8
+        chunk = 16
         while self.diverged is None and taken < max_steps and time.perf_counter() < deadline:
             taken += self.step(min(chunk, max_steps - taken))
         return taken
 
     def flush(self) -> None:
         """Move buffered batch losses into the history (one sync); checks them for divergence."""
-        if self._n_losses == 0:
+        if not self._losses:
             return
-        losses = self._losses[: self._n_losses].float().cpu().numpy().astype(np.float64)
-        first = self.step_count - self._n_losses + 1
-        self._n_losses = 0
+        losses = torch.stack(self._losses).float().cpu().numpy().astype(np.float64)
+        first = self.step_count - len(losses) + 1
+        self._losses = []
         bad = ~np.isfinite(losses)
         if bad.any():
             self._diverge(
@@ -286,10 +299,9 @@ class Run:
             self._norms = grad_norms(self.model, self._signals)
             self._signals = []
         self.opt.step()
-        self._losses[self._n_losses] = loss.detach()
-        self._n_losses += 1
+        self._losses.append(loss.detach())
         self.step_count += 1
-        if self._n_losses == LOSS_BUFFER:
+        if len(self._losses) == LOSS_BUFFER:
             self.flush()
 
     def _l1_penalty(self) -> torch.Tensor:
@@ -329,10 +341,15 @@ class Run:
         self._snapshot = self._take_snapshot()
 
     def _probe(self) -> Probe:
+        """Measure everything in one forward pass over train + test (probe rows are train rows)."""
         self._last_probe_t = time.perf_counter()
-        stats = layer_stats(self.model, self.x_probe, self.specs, histograms=False)
-        train_loss, train_metric = self._evaluate(self.x_train, self.y_train)
-        test_loss, test_metric = self._evaluate(self.x_test, self.y_test)
+        with torch.no_grad():
+            out, capture = forward_capture(self.model, self._x_all)
+        n = self._n_train
+        probe_capture = [(z[: self._n_probe], a[: self._n_probe]) for z, a in capture]
+        stats = capture_stats(probe_capture, self.specs, histograms=False)
+        train_loss, train_metric = self._evaluate(out[:n], self._y_train_eval)
+        test_loss, test_metric = self._evaluate(out[n:], self.y_test)
         norms = self._norms.float().cpu().numpy().astype(np.float64)
         probe = Probe(
             self.step_count,
@@ -369,14 +386,11 @@ class Run:
 
     @torch.no_grad()
     def _eval(self, x: torch.Tensor) -> torch.Tensor:
-        self.model.eval()
-        out = self.model(x)
-        self.model.train()
-        return out
+        return forward_capture(self.model, x)[0]
 
-    def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-        """Loss and metric (accuracy, or R^2 for regression) on a whole set, in one sync."""
-        out = self._eval(x)
+    @torch.no_grad()
+    def _evaluate(self, out: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        """Loss and metric (accuracy, or R^2 for regression) of outputs `out`, in one sync."""
         loss = self.loss_fn(out, y)
         if self.task == "regression":
             resid = ((out - y) ** 2).sum()
@@ -420,7 +434,7 @@ class Run:
         if snap.order is not None:
             self._xs, self._ys = self.x_train[snap.order], self.y_train[snap.order]
         self.step_count = snap.step
-        self._n_losses = 0
+        self._losses = []
         self.history.truncate(snap.step)
         self.diverged = Divergence(step, snap.step, reason, self._suggestion())
 
