@@ -374,6 +374,13 @@ def show_charts(snap: Snapshot, trainer: Trainer) -> None:
     target = right if snap.boundary is not None else left
     draw(target, charts.loss_chart(snap.probes, cfg.log_loss), key="loss", height=280)
     draw(target, charts.metric_chart(snap.probes, snap.task), key="metric", height=250)
+    target.caption(
+        "Loss and accuracy on all training points and on the held-out test points, measured "
+        "about ten times a second of training. A widening gap between them means overfitting."
+        if snap.task != "regression"
+        else "Loss and R² (1 is a perfect fit, 0 is no better than predicting the mean) on all "
+        "training points and on the held-out test points."
+    )
     if snap.boundary is None:
         right.caption("No decision map: this dataset has more than two input features.")
 

@@ -59,6 +59,7 @@ def server():
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "PLAYGROUND_MAX_TRAINERS": "1"},  # so the cap is easy to hit
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -159,3 +160,22 @@ def test_bad_link_gets_a_notice_not_a_traceback(browser, server):
     assert "depth must be a whole number between 1 and 32" in body
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
+
+
+def test_closed_tab_frees_its_trainer_and_the_cap_refuses_plainly(browser, server):
+    url = f"{server}/playground?dataset=circle"
+    first = _open(browser, url)
+    first.get_by_role("button", name=re.compile("Play")).click()
+    first.get_by_role("button", name=re.compile("Pause")).wait_for()
+    second = _open(browser, url)
+    second.get_by_role("button", name=re.compile("Play")).click()
+    second.get_by_text("already training 1 networks").wait_for(timeout=10_000)
+    assert _step(second) == 0
+    first.close()  # the tab goes away while training
+    second.wait_for_timeout(2500)  # well inside the 5 s heartbeat: the session release did it
+    second.get_by_role("button", name=re.compile("Play")).click()
+    second.get_by_role("button", name=re.compile("Pause")).wait_for(timeout=10_000)
+    second.wait_for_timeout(1500)
+    assert _step(second) > 0
+    second.get_by_role("button", name=re.compile("Pause")).click()
+    second.close()
