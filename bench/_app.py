@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -208,6 +209,8 @@ class Visible:
 
     steps_per_s: float
     refreshes_per_s: float
+    gap_median_s: float  # typical time between two redraws of the counter
+    gap_max_s: float  # the longest the page went without a redraw
     seconds: float
     steps: int
 
@@ -215,21 +218,28 @@ class Visible:
 def visible_rate(page: Any, warmup_s: float, seconds: float) -> Visible:
     """Let it train `warmup_s`, then read the counter's changes over `seconds` of page time.
 
-    Speed is measured between the first and last change inside the window, so the 2 Hz redraw
-    does not quantise it; the refresh rate is changes per second of the whole window.
+    Both rates are taken between the first and last change inside the window (steps shown,
+    redraws counted), so the 2 Hz redraw does not quantise them.
     """
     time.sleep(warmup_s)
     t0 = start_sampler(page)
     time.sleep(seconds)
     t1 = page_now(page)
-    changes = read_trace(page).window(t0, t1)
+    moved = read_trace(page).window(t0, t1)[1:]  # the first entry is what was already shown
     span = (t1 - t0) / 1e3
-    refreshes = max(len(changes) - 1, 0)  # the first entry is the value already on screen
-    moved = changes[1:]
     if len(moved) < 2:
-        return Visible(0.0, refreshes / span, span, 0)
+        return Visible(0.0, 0.0, span, span, span, 0)
     (ta, sa), (tb, sb) = moved[0], moved[-1]
-    return Visible((sb - sa) / ((tb - ta) / 1e3), refreshes / span, span, sb - sa)
+    dt = (tb - ta) / 1e3
+    gaps = [(b[0] - a[0]) / 1e3 for a, b in zip(moved, moved[1:])]
+    return Visible(
+        (sb - sa) / dt,
+        (len(moved) - 1) / dt,
+        statistics.median(gaps),
+        max([*gaps, (moved[0][0] - t0) / 1e3, (t1 - moved[-1][0]) / 1e3]),
+        span,
+        sb - sa,
+    )
 
 
 def pause_latency(page: Any, limit_s: float = 15.0) -> float:
@@ -331,9 +341,7 @@ class CpuMark:
 
 def cpu_mark(server_pid: int) -> CpuMark:
     """Snapshot of CPU ticks: this benchmark's process tree, the server's threads, the host."""
-    return CpuMark(
-        time.monotonic(), _descendants(os.getpid()), _threads(server_pid), _host_busy()
-    )
+    return CpuMark(time.monotonic(), _descendants(os.getpid()), _threads(server_pid), _host_busy())
 
 
 def cpu_split(a: CpuMark, b: CpuMark, server_pid: int) -> dict[str, float]:
@@ -352,8 +360,10 @@ def cpu_split(a: CpuMark, b: CpuMark, server_pid: int) -> dict[str, float]:
             add("chromium", used)
         elif pid == os.getpid():
             add("bench (this script)", used)
-        else:
+        elif comm == "node":
             add("playwright driver", used)
+        else:
+            add(f"other ({comm})", used)
     per_thread = {tid: t - a.server_threads.get(tid, 0) for tid, t in b.server_threads.items()}
     busiest = max(per_thread.values(), default=0)
     add("server: busiest thread (the trainer)", busiest)
@@ -367,5 +377,6 @@ def format_split(cores: dict[str, float]) -> list[str]:
     """One line per consumer, busiest first, and the host total against its core count."""
     total = sum(cores.values())
     lines = [f"  {k:<38} {v:5.2f} cores" for k, v in sorted(cores.items(), key=lambda kv: -kv[1])]
-    lines.append(f"  {'total (of ' + str(os.cpu_count()) + ' on this host)':<38} {total:5.2f} cores")
+    label = f"total (of {os.cpu_count()} on this host)"
+    lines.append(f"  {label:<38} {total:5.2f} cores")
     return lines

@@ -1,0 +1,99 @@
+"""Training speed as a visitor sees it: the app's Step counter in headless Chromium.
+
+The engine's own speed (engine_speed.py) says nothing about what the page shows; this runs the
+real server and a real browser on the TensorFlow Playground's default network and reads the
+counter the visitor reads. It also times how often the charts redraw, how quickly Pause takes
+hold, and how much memory the server holds, and says where the CPU went when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._app import (  # noqa: E402
+    STEPS_PER_EPOCH,
+    chromium,
+    cpu_mark,
+    cpu_split,
+    format_split,
+    open_playground,
+    pause_latency,
+    press_play,
+    rss_mb,
+    streamlit_server,
+    visible_rate,
+)
+
+TF_PLAYGROUND_EPOCHS_PER_S = 19.5  # its own page, same config, same headless Chromium and host
+TARGET_EPOCHS_PER_S = 80.0
+TARGET_REFRESHES_PER_S = 2.0
+REFRESH_TOLERANCE = 0.05  # the page's 0.5 s timer makes 2.0 the ceiling; allow timer jitter
+PAUSES = 3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="an 8 s window (well under 1 min)")
+    parser.add_argument("--seconds", type=float, help="measured window (default 20, quick 8)")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of Play before it")
+    args = parser.parse_args()
+    seconds = args.seconds or (8.0 if args.quick else 20.0)
+
+    print("reference config: spiral, 500 points, 50 % train, 6 x 8 tanh, SGD lr 0.03, batch 10")
+    print(f"window: {args.warmup:g} s warm-up, then {seconds:g} s read off the page's Step counter")
+    with streamlit_server() as server:
+        memory = {"server started, no page open": rss_mb(server.pid)}
+        with chromium() as browser:
+            page = open_playground(browser, server)
+            memory["page open, paused"] = rss_mb(server.pid)
+            press_play(page)
+            before = cpu_mark(server.pid)
+            seen = visible_rate(page, args.warmup, seconds)
+            after = cpu_mark(server.pid)
+            memory[f"after {args.warmup + seconds:g} s of training"] = rss_mb(server.pid)
+            latencies = [pause_latency(page)]  # the first Pause ends the measured run
+            for _ in range(PAUSES - 1):
+                press_play(page)
+                time.sleep(2.0)
+                latencies.append(pause_latency(page))
+            time.sleep(1.0)
+            memory["after Pause"] = rss_mb(server.pid)
+
+    epochs = seen.steps_per_s / STEPS_PER_EPOCH
+    print(f"\nsteps shown: {seen.steps:,} in the window ({seen.steps_per_s:,.0f} steps/s)")
+    print(
+        f"visible speed: {epochs:.1f} epochs/s (target >= {TARGET_EPOCHS_PER_S:g}; the "
+        f"TensorFlow Playground's page: {TF_PLAYGROUND_EPOCHS_PER_S:g}, so "
+        f"{epochs / TF_PLAYGROUND_EPOCHS_PER_S:.1f}x)"
+    )
+    print(
+        f"chart refreshes: {seen.refreshes_per_s:.2f}/s (target >= {TARGET_REFRESHES_PER_S:g}); "
+        f"gap between redraws median {seen.gap_median_s:.2f} s, longest {seen.gap_max_s:.2f} s"
+    )
+    print(
+        f"pause latency (click to last counter change, {PAUSES} pauses): median "
+        f"{statistics.median(latencies):.2f} s, max {max(latencies):.2f} s "
+        f"[{', '.join(f'{x:.2f}' for x in latencies)}]"
+    )
+    print("server resident memory (VmRSS):")
+    for label, mb in memory.items():
+        print(f"  {label:<34} {mb:7.1f} MB")
+    print(f"CPU during the measured window ({after.t - before.t:.1f} s):")
+    print("\n".join(format_split(cpu_split(before, after, server.pid))))
+    missed = []
+    if epochs < TARGET_EPOCHS_PER_S:
+        missed.append("speed")
+    if seen.refreshes_per_s < TARGET_REFRESHES_PER_S * (1 - REFRESH_TOLERANCE):
+        missed.append("refresh rate")
+    print("targets: " + ("met" if not missed else "missed: " + ", ".join(missed)))
+    print(f"visible_epochs_per_s: {epochs:.1f}")
+
+
+if __name__ == "__main__":
+    main()
