@@ -111,12 +111,7 @@ def sidebar() -> RunConfig:
     )
     alpha = alpha_widget(act)
     sb.slider("Hidden layers", 1, 32, key=key("depth"), help=SETTING["depth"].help)
-    sb.select_slider(
-        "Units per layer",
-        with_value(WIDTHS, st.session_state[key("width")]),
-        key=key("width"),
-        help=SETTING["width"].help,
-    )
+    grid_slider("Units per layer", WIDTHS, "width", str)
     sb.selectbox(
         "Initialisation",
         list(INITS),
@@ -147,33 +142,10 @@ def sidebar() -> RunConfig:
         format_func=OPTIMIZER_LABELS.get,
         help=SETTING["optimizer"].help,
     )
-    sb.select_slider(
-        "Learning rate",
-        with_value(LR_STEPS, st.session_state[key("lr")]),
-        key=key("lr"),
-        format_func=lambda v: f"{v:g}",
-        help=SETTING["lr"].help,
-    )
-    sb.select_slider(
-        "Batch size",
-        with_value(BATCHES, st.session_state[key("batch_size")]),
-        key=key("batch_size"),
-        help=SETTING["batch_size"].help,
-    )
-    sb.select_slider(
-        "L1 penalty",
-        with_value(PENALTIES, st.session_state[key("l1")]),
-        key=key("l1"),
-        format_func=lambda v: f"{v:g}",
-        help=SETTING["l1"].help,
-    )
-    sb.select_slider(
-        "L2 penalty",
-        with_value(PENALTIES, st.session_state[key("l2")]),
-        key=key("l2"),
-        format_func=lambda v: f"{v:g}",
-        help=SETTING["l2"].help,
-    )
+    grid_slider("Learning rate", LR_STEPS, "lr")
+    grid_slider("Batch size", BATCHES, "batch_size", str)
+    grid_slider("L1 penalty", PENALTIES, "l1")
+    grid_slider("L2 penalty", PENALTIES, "l2")
     device_widget()
     sb.header("Display")
     sb.toggle("Log-scale loss", key=key("log_loss"), help=SETTING["log_loss"].help)
@@ -210,6 +182,17 @@ def sidebar() -> RunConfig:
     values = {s: st.session_state[key(s)] for s in SETTING}
     values["alpha"] = alpha
     return RunConfig(**values)
+
+
+def grid_slider(label: str, grid: list, name: str, fmt: Any = lambda v: f"{v:g}") -> None:
+    """A slider over a grid of sensible values (plus a value from a link that is off the grid)."""
+    st.sidebar.select_slider(
+        label,
+        with_value(grid, st.session_state[key(name)]),
+        key=key(name),
+        format_func=fmt,
+        help=SETTING[name].help,
+    )
 
 
 def alpha_widget(act: str) -> float | None:
@@ -421,27 +404,11 @@ def show_charts(snap: Snapshot, trainer: Trainer) -> None:
 
 
 def unit_health(snap: Snapshot, labels: list[str]) -> None:
+    """Dead units (ReLU family) and saturated units (sigmoid/tanh family), where they apply."""
     layers = snap.latest.layers
-    dead, sat = layers.dead_fraction, layers.saturated_fraction
     threshold = snap.cfg.dead_threshold
-    if not np.isnan(dead).all():
-        c1, c2 = st.columns([2, 1])
-        draw(
-            c1,
-            charts.layer_lines_chart(
-                snap.layers, "dead_fraction", "Dead units per layer", percent=True
-            ),
-            key="dead",
-            height=280,
-            width="stretch",
-        )
-        draw(
-            c2,
-            charts.layer_share_chart(np.nan_to_num(dead), threshold, "Dead now", labels),
-            key="dead_now",
-            width="stretch",
-        )
-        st.caption(dead_caption(snap))
+    dead = layers.dead_fraction
+    if share_charts(snap, labels, "dead_fraction", "Dead", dead_caption(snap)):
         worst = int(np.nanargmax(dead))
         if dead[worst] > threshold:
             st.warning(
@@ -450,27 +417,38 @@ def unit_health(snap: Snapshot, labels: list[str]) -> None:
                 "Leaky ReLU / PReLU / ELU, or batch norm.",
                 icon=":material/heart_broken:",
             )
-    if not np.isnan(sat).all():
-        c1, c2 = st.columns([2, 1])
-        draw(
-            c1,
-            charts.layer_lines_chart(
-                snap.layers, "saturated_fraction", "Saturated units per layer", percent=True
-            ),
-            key="sat",
-            height=280,
-            width="stretch",
-        )
-        draw(
-            c2,
-            charts.layer_share_chart(np.nan_to_num(sat), threshold, "Saturated now", labels),
-            key="sat_now",
-            width="stretch",
-        )
-        st.caption(
-            "A unit is saturated when its activation's slope is below 0.01 for every "
-            "probe point: it passes almost no gradient back, so it barely learns."
-        )
+    share_charts(
+        snap,
+        labels,
+        "saturated_fraction",
+        "Saturated",
+        "A unit is saturated when its activation's slope is below 0.01 for every probe point: "
+        "it passes almost no gradient back, so it barely learns.",
+    )
+
+
+def share_charts(snap: Snapshot, labels: list[str], column: str, word: str, caption: str) -> bool:
+    """A per-layer share over time and now; False (nothing drawn) where it does not apply."""
+    now = getattr(snap.latest.layers, column)
+    if np.isnan(now).all():
+        return False
+    c1, c2 = st.columns([2, 1])
+    title = f"{word} units per layer"
+    draw(
+        c1,
+        charts.layer_lines_chart(snap.layers, column, title, percent=True),
+        key=column,
+        height=280,
+    )
+    draw(
+        c2,
+        charts.layer_share_chart(
+            np.nan_to_num(now), snap.cfg.dead_threshold, f"{word} now", labels
+        ),
+        key=f"{column}_now",
+    )
+    st.caption(caption)
+    return True
 
 
 def dead_caption(snap: Snapshot) -> str:

@@ -22,18 +22,8 @@ from playground.config import SETTING, SETTINGS, ConfigError, RunConfig, config_
 from playground.data import DATASETS
 from playground.inspection import inspect_init
 from playground.model import INITS, PAIRINGS
+from playground.probes import LAYER_KEYS
 from playground.train import Run, run_to_end
-
-LAYER_FIELDS = (
-    "pre_mean",
-    "pre_std",
-    "post_mean",
-    "post_std",
-    "dead_fraction",
-    "saturated_fraction",
-    "grad_norm",
-    "weight_norm",
-)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,20 +106,10 @@ def _config(args: argparse.Namespace) -> RunConfig:
     return RunConfig(**values).validate()
 
 
-def _layers(run: Run) -> list[dict[str, float | None]]:
-    p = run.latest
-    cols = {
-        "pre_mean": p.layers.pre_mean,
-        "pre_std": p.layers.pre_std,
-        "post_mean": p.layers.post_mean,
-        "post_std": p.layers.post_std,
-        "dead_fraction": p.layers.dead_fraction,
-        "saturated_fraction": p.layers.saturated_fraction,
-        "grad_norm": p.grad_norm,
-        "weight_norm": p.weight_norm,
-    }
+def _layers(run: Run) -> list[dict[str, float | str | None]]:
+    cols = run.latest.layer_columns()
     return [
-        {"layer": i + 1, "activation": spec.key, **{k: _num(cols[k][i]) for k in LAYER_FIELDS}}
+        {"layer": i + 1, "activation": spec.key, **{k: _num(cols[k][i]) for k in LAYER_KEYS}}
         for i, spec in enumerate(run.specs)
     ]
 

@@ -13,6 +13,8 @@ import io
 import numpy as np
 import pandas as pd
 
+from playground.probes import LAYER_KEYS
+
 
 class Series:
     """Named numeric columns with a fixed row capacity; a column may hold a vector per row."""
@@ -103,17 +105,6 @@ class Series:
         return pd.DataFrame(out)
 
 
-LAYER_KEYS = (
-    "dead_fraction",
-    "saturated_fraction",
-    "grad_norm",
-    "signal_norm",
-    "weight_norm",
-    "pre_mean",
-    "pre_std",
-    "post_mean",
-    "post_std",
-)
 PROBE_KEYS = (
     "step",
     "epoch",

@@ -14,18 +14,13 @@ import torch
 from playground.config import RunConfig
 from playground.data import make_dataset
 from playground.model import PAIRINGS, build_model
-from playground.probes import LayerSpec, grad_norms, layer_stats, probe_rows
-
-COLUMNS = (
-    "pre_mean",
-    "pre_std",
-    "post_mean",
-    "post_std",
-    "dead_fraction",
-    "saturated_fraction",
-    "grad_norm",
-    "signal_norm",
-    "weight_norm",
+from playground.probes import (
+    LAYER_KEYS,
+    LayerSpec,
+    grad_norms,
+    layer_columns,
+    layer_stats,
+    probe_rows,
 )
 
 
@@ -70,22 +65,10 @@ def inspect_init(cfg: RunConfig, seeds: int = 5) -> pd.DataFrame:
             z.retain_grad()
         pairing.loss()(out, y).backward()
         norms = grad_norms(model, signals).numpy().astype(np.float64)
-        rows.append(
-            np.stack(
-                [
-                    stats.pre_mean,
-                    stats.pre_std,
-                    stats.post_mean,
-                    stats.post_std,
-                    stats.dead_fraction,
-                    stats.saturated_fraction,
-                    *norms,
-                ],
-                axis=1,
-            )
-        )
+        cols = layer_columns(stats, norms)
+        rows.append(np.stack([cols[k] for k in LAYER_KEYS], axis=1))
     mean = np.mean(rows, axis=0)  # NaN (not applicable) stays NaN
-    frame = pd.DataFrame(mean, columns=list(COLUMNS))
+    frame = pd.DataFrame(mean, columns=list(LAYER_KEYS))
     frame.insert(0, "activation", keys)
     frame.insert(0, "layer", np.arange(1, len(keys) + 1))
     return frame

@@ -56,6 +56,34 @@ class LayerSpec:
         return activations.get(self.key)
 
 
+LAYER_KEYS = (
+    "pre_mean",
+    "pre_std",
+    "post_mean",
+    "post_std",
+    "dead_fraction",
+    "saturated_fraction",
+    "grad_norm",
+    "signal_norm",
+    "weight_norm",
+)
+
+
+def layer_columns(stats: LayerStats, norms: np.ndarray) -> dict[str, np.ndarray]:
+    """Every per-layer measurement under its LAYER_KEYS name; `norms` is grad_norms' [3, L]."""
+    return {
+        "pre_mean": stats.pre_mean,
+        "pre_std": stats.pre_std,
+        "post_mean": stats.post_mean,
+        "post_std": stats.post_std,
+        "dead_fraction": stats.dead_fraction,
+        "saturated_fraction": stats.saturated_fraction,
+        "grad_norm": norms[0],
+        "signal_norm": norms[1],
+        "weight_norm": norms[2],
+    }
+
+
 def probe_rows(n_train: int, data_seed: int) -> np.ndarray:
     """Indices of the probe set: at most 512 training rows, drawn once from the data seed.
 

@@ -23,6 +23,7 @@ from playground.probes import (
     capture_stats,
     forward_capture,
     grad_norms,
+    layer_columns,
     layer_stats,
     probe_rows,
 )
@@ -84,6 +85,10 @@ class Probe:
     grad_norm: np.ndarray
     signal_norm: np.ndarray
     weight_norm: np.ndarray
+
+    def layer_columns(self) -> dict[str, np.ndarray]:
+        norms = np.stack([self.grad_norm, self.signal_norm, self.weight_norm])
+        return layer_columns(self.layers, norms)
 
 
 @dataclass
@@ -372,15 +377,7 @@ class Run:
             test_loss=test_loss,
             train_metric=train_metric,
             test_metric=test_metric,
-            dead_fraction=stats.dead_fraction,
-            saturated_fraction=stats.saturated_fraction,
-            grad_norm=norms[0],
-            signal_norm=norms[1],
-            weight_norm=norms[2],
-            pre_mean=stats.pre_mean,
-            pre_std=stats.pre_std,
-            post_mean=stats.post_mean,
-            post_std=stats.post_std,
+            **layer_columns(stats, norms),
         )
         return probe
 
