@@ -4,6 +4,8 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -31,13 +33,17 @@ def _metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def _chart(at: AppTest, key_part: str) -> dict:
-    """The spec and datasets of the chart whose spec mentions `key_part` in its title."""
+def _chart(at: AppTest, title: str) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """The spec of the chart with this title, and its datasets decoded from Arrow."""
     for chart in at.get("vega_lite_chart"):
         spec = json.loads(chart.proto.spec)
-        if key_part in json.dumps(spec.get("title", "")) or key_part in json.dumps(spec):
-            return {"spec": spec, "datasets": list(chart.proto.datasets)}
-    raise AssertionError(f"no chart mentions {key_part!r}")
+        if spec.get("title") == title:
+            frames = {
+                d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas()
+                for d in chart.proto.datasets
+            }
+            return spec, frames
+    raise AssertionError(f"no chart titled {title!r}")
 
 
 def test_home_page_links_the_playground():
@@ -99,8 +105,13 @@ def test_step_advances_the_run_and_the_charts():
     at.button(key="step").click().run()
     at.button(key="step").click().run()
     assert _metric(at, "Step") == "2"
-    loss = _chart(at, "Loss")
-    assert len(loss["datasets"]) == 1  # one named dataset: train and test loss over steps
+    spec, frames = _chart(at, "Loss")
+    (frame,) = frames.values()
+    assert spec["data"]["name"] in frames  # the spec names its data by a stable name
+    assert sorted(frame["step"].unique()) == [0, 1, 2]  # a probe at step 0 and at each Step
+    assert set(frame["split"]) == {"train", "test"}
+    shown = frame[frame["split"] == "train"].set_index("step")["value"]
+    assert shown[2] == pytest.approx(float(_metric(at, "Train loss")), rel=1e-3)
 
 
 def test_learning_rate_change_keeps_the_run_architecture_change_resets_it():
