@@ -96,26 +96,29 @@ def probe_rows(n_train: int, data_seed: int) -> np.ndarray:
 
 
 def _unit_flags(specs: list[LayerSpec], pre: torch.Tensor, post: torch.Tensor) -> torch.Tensor:
-    """Dead and saturated unit counts per layer, as a [2, L] tensor (NaN = not applicable)."""
-    nan = torch.full((), float("nan"), device=pre.device)
-    dead, sat = [], []
+    """Dead and saturated unit counts per layer, as a [2, L] tensor (NaN = not applicable).
+
+    Layers that share an activation are measured together, in a few kernels over [G, N, W]
+    rather than a few per layer.
+    """
+    out = torch.full((2, len(specs)), float("nan"), device=pre.device, dtype=pre.dtype)
+    groups: dict[LayerSpec, list[int]] = {}
     for i, spec in enumerate(specs):
+        groups.setdefault(spec, []).append(i)
+    for spec, idx in groups.items():
+        z, a = (pre, post) if len(idx) == len(specs) else (pre[idx], post[idx])
         act = spec.act
         if act.dead_rule == "zero" and act.output_range(spec.alpha)[0] >= 0:
             # outputs are never negative: a zero column sum means every output is exactly 0
-            dead.append((post[i].sum(0) == 0).sum().to(pre.dtype))
+            out[0, idx] = (a.sum(1) == 0).sum(1).to(pre.dtype)
         elif act.dead_rule == "zero":
-            dead.append((post[i] == 0).all(0).sum().to(pre.dtype))
+            out[0, idx] = (a == 0).all(1).sum(1).to(pre.dtype)
         elif act.dead_rule == "negative":  # stuck on the negative side for every input
-            dead.append((pre[i].amax(0) <= 0).sum().to(pre.dtype))
-        else:
-            dead.append(nan)
+            out[0, idx] = (z.amax(1) <= 0).sum(1).to(pre.dtype)
         if act.saturates != "no":
-            slope = act.derivative(pre[i], spec.alpha).abs().amax(0)
-            sat.append((slope < SATURATION_THRESHOLD).sum().to(pre.dtype))
-        else:
-            sat.append(nan)
-    return torch.stack([torch.stack(dead), torch.stack(sat)])
+            slope = act.derivative(z, spec.alpha).abs().amax(1)
+            out[1, idx] = (slope < SATURATION_THRESHOLD).sum(1).to(pre.dtype)
+    return out
 
 
 def _bin_range(values: torch.Tensor, bounds: tuple[float, float] | None) -> torch.Tensor:

@@ -87,3 +87,18 @@ def test_probe_rows_are_a_fixed_subset():
     np.testing.assert_array_equal(rows, probe_rows(2000, data_seed=3))
     assert not np.array_equal(rows, probe_rows(2000, data_seed=4))
     np.testing.assert_array_equal(probe_rows(100, 0), np.arange(100))
+
+
+def test_mixed_activations_are_measured_per_layer():
+    # layer 1 (ReLU): unit b = relu(-1) is dead; layer 2 (tanh) reads (a, b, c) = (relu(x0), 0, 1)
+    # and unit f = tanh(10 * c) = tanh(10) is saturated for every input; e = tanh(0) is not.
+    acts = [activations.get("relu").module(0.0), activations.get("tanh").module(0.0)]
+    net = MLP(2, 1, 3, acts)
+    with torch.no_grad():
+        net.linears[0].weight.copy_(torch.tensor([[1.0, 0], [0, 0], [0, 0]]))
+        net.linears[0].bias.copy_(torch.tensor([0.0, -1, 1]))
+        net.linears[1].weight.copy_(torch.tensor([[1.0, 0, 0], [0, 0, 0], [0, 0, 10]]))
+        net.linears[1].bias.zero_()
+    stats = layer_stats(net, X, [LayerSpec("relu", 0.0), LayerSpec("tanh", 0.0)])
+    assert stats.dead[0] == 1 and np.isnan(stats.dead[1])
+    assert np.isnan(stats.saturated[0]) and stats.saturated[1] == 1
