@@ -1,8 +1,8 @@
 """Shared pieces of the browser benchmarks: a real server, a real Chromium, and what they cost.
 
 The numbers that matter to a visitor are the ones the browser shows, so the benchmarks read the
-page's own Step counter. Sampling happens inside the page (a 50 ms timer in JavaScript) rather
-than by polling through Playwright, so the measuring costs the two-core host almost nothing.
+page's own Step counter. Sampling happens inside the page (a DOM observer and a 50 ms timer)
+rather than by polling through Playwright, so measuring takes almost no CPU from the app.
 CPU time is read from /proc per process (and per thread of the server) to say where the cores
 went when a target is missed.
 """
@@ -165,6 +165,21 @@ def press_play(page: Any) -> None:
     page.get_by_role("button", name=re.compile("Pause")).wait_for(timeout=30_000)
 
 
+class PageWork:
+    """The page's main-thread busy time and JavaScript time so far, from Chromium's DevTools."""
+
+    def __init__(self, page: Any) -> None:
+        self._cdp = page.context.new_cdp_session(page)
+        self._cdp.send("Performance.enable")
+
+    def read(self) -> tuple[float, float]:
+        """(seconds the renderer's main thread ran tasks, seconds of it in JavaScript)."""
+        metrics = {
+            m["name"]: m["value"] for m in self._cdp.send("Performance.getMetrics")["metrics"]
+        }
+        return metrics["TaskDuration"], metrics["ScriptDuration"]
+
+
 # ---- what the page showed ---------------------------------------------------------------------
 @dataclass
 class Trace:
@@ -215,13 +230,12 @@ class Visible:
     steps: int
 
 
-def visible_rate(page: Any, warmup_s: float, seconds: float) -> Visible:
-    """Let it train `warmup_s`, then read the counter's changes over `seconds` of page time.
+def visible_rate(page: Any, seconds: float) -> Visible:
+    """Read the Step counter's changes over the next `seconds` of page time.
 
     Both rates are taken between the first and last change inside the window (steps shown,
     redraws counted), so the 2 Hz redraw does not quantise them.
     """
-    time.sleep(warmup_s)
     t0 = start_sampler(page)
     time.sleep(seconds)
     t1 = page_now(page)
@@ -303,9 +317,31 @@ def _descendants(root: int) -> dict[int, tuple[str, int]]:
     while todo:
         pid = todo.pop()
         if pid in procs:
-            out[pid] = (procs[pid][0], procs[pid][2])
+            comm = procs[pid][0]
+            if "chrom" in comm or "headless" in comm:
+                comm = "chromium: " + _chromium_kind(pid)
+            out[pid] = (comm, procs[pid][2])
         todo.extend(children.get(pid, []))
     return out
+
+
+_KINDS = {
+    "renderer": "renderer (page, charts)",
+    "gpu-process": "gpu (compositing)",
+    "browser": "browser",
+}
+
+
+def _chromium_kind(pid: int) -> str:
+    """Which Chromium process this is, from its --type flag (none: the browser process)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            # Chromium rewrites its title, so flags may be space- rather than NUL-separated
+            args = re.split(r"[\0 ]", f.read().decode(errors="replace"))
+    except OSError:
+        return "other"
+    kind = next((a.split("=", 1)[1] for a in args if a.startswith("--type=")), "browser")
+    return _KINDS.get(kind, kind)
 
 
 def _threads(pid: int) -> dict[int, int]:
@@ -336,41 +372,113 @@ class CpuMark:
     t: float
     procs: dict[int, tuple[str, int]]
     server_threads: dict[int, int]
+    server_sched: dict[int, tuple[int, int]]
     host_busy: int
 
 
 def cpu_mark(server_pid: int) -> CpuMark:
     """Snapshot of CPU ticks: this benchmark's process tree, the server's threads, the host."""
-    return CpuMark(time.monotonic(), _descendants(os.getpid()), _threads(server_pid), _host_busy())
+    return CpuMark(
+        time.monotonic(),
+        _descendants(os.getpid()),
+        _threads(server_pid),
+        _schedstats(server_pid),
+        _host_busy(),
+    )
+
+
+def _schedstats(pid: int) -> dict[int, tuple[int, int]]:
+    """Per thread: (ns on a core, ns runnable but waiting for one), from schedstat."""
+    out: dict[int, tuple[int, int]] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                run, wait = f.read().split()[:2]
+        except (OSError, ValueError):
+            continue
+        out[int(tid)] = (int(run), int(wait))
+    return out
+
+
+def _trainer_tid(a: CpuMark, b: CpuMark, server_pid: int) -> int | None:
+    """The busiest server thread that lived through the window, the main thread aside."""
+    old = a.server_threads
+    used = {t: v - old[t] for t, v in b.server_threads.items() if t in old and t != server_pid}
+    return max(used, key=lambda t: used[t]) if used else None
+
+
+def trainer_time(a: CpuMark, b: CpuMark, server_pid: int) -> dict[str, float] | None:
+    """Shares of the trainer thread's wall time: on a core, waiting for a core, blocked.
+
+    Blocked is everything else: waiting for the GIL or the trainer's lock (both sleep in
+    the kernel), and the worker's own idling, which is nil while playing.
+    """
+    tid = _trainer_tid(a, b, server_pid)
+    if tid is None or tid not in a.server_sched or tid not in b.server_sched:
+        return None
+    wall = (b.t - a.t) * 1e9
+    run = (b.server_sched[tid][0] - a.server_sched[tid][0]) / wall
+    wait = (b.server_sched[tid][1] - a.server_sched[tid][1]) / wall
+    return {"on a core": run, "waiting for a core": wait, "blocked (GIL, lock)": 1 - run - wait}
 
 
 def cpu_split(a: CpuMark, b: CpuMark, server_pid: int) -> dict[str, float]:
-    """Cores used between two marks: server (its busiest thread apart), Chromium, the rest."""
+    """Cores used between two marks: the server split by thread, Chromium, the rest of the host.
+
+    The trainer is the busiest server thread that lived through the window, other than the main
+    one; script reruns run on short-lived threads whose time only the process total keeps, so
+    they are the process total minus the named threads.
+    """
     dt = b.t - a.t
     cores: dict[str, float] = {}
 
-    def add(label: str, ticks: int) -> None:
+    def add(label: str, ticks: float) -> None:
         cores[label] = cores.get(label, 0.0) + ticks / TICK / dt
 
+    server_total = 0
     for pid, (comm, ticks) in b.procs.items():
         used = ticks - a.procs.get(pid, (comm, 0))[1]
         if pid == server_pid:
-            continue
-        if "chrom" in comm or "headless" in comm:
-            add("chromium", used)
+            server_total = used
+        elif comm.startswith("chromium: "):
+            add(comm, used)
         elif pid == os.getpid():
             add("bench (this script)", used)
-        elif comm == "node":
+        elif comm.startswith("node"):
             add("playwright driver", used)
         else:
             add(f"other ({comm})", used)
-    per_thread = {tid: t - a.server_threads.get(tid, 0) for tid, t in b.server_threads.items()}
-    busiest = max(per_thread.values(), default=0)
-    add("server: busiest thread (the trainer)", busiest)
-    add("server: all other threads", sum(per_thread.values()) - busiest)
+    old = a.server_threads
+    main = b.server_threads.get(server_pid, 0) - old.get(server_pid, 0)
+    tid = _trainer_tid(a, b, server_pid)
+    trainer = 0 if tid is None else b.server_threads[tid] - old[tid]
+    add("server: trainer thread", trainer)
+    add("server: main thread (web server)", main)
+    add("server: script reruns, other threads", max(server_total - trainer - main, 0))
     ours = sum(cores.values()) * dt * TICK
     add("other processes on this host", max(b.host_busy - a.host_busy - round(ours), 0))
     return cores
+
+
+def busy_host_note(cores: dict[str, float], limit: float = 0.15) -> str | None:
+    """A warning line when processes outside this benchmark took a real share of the host."""
+    other = cores.get("other processes on this host", 0.0)
+    if other <= limit:
+        return None
+    return (
+        f"note: other processes on this host used {other:.2f} of its {os.cpu_count()} cores "
+        "during the measurement, so the app's figures are lower than on a quiet host"
+    )
+
+
+def format_trainer(shares: dict[str, float] | None) -> list[str]:
+    if shares is None:
+        return ["  (no per-thread scheduler statistics on this host)"]
+    return [f"  {k:<38} {v:6.1%}" for k, v in shares.items()]
 
 
 def format_split(cores: dict[str, float]) -> list[str]:

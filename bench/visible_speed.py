@@ -18,15 +18,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._app import (  # noqa: E402
     STEPS_PER_EPOCH,
+    PageWork,
+    busy_host_note,
     chromium,
     cpu_mark,
     cpu_split,
     format_split,
+    format_trainer,
     open_playground,
     pause_latency,
     press_play,
     rss_mb,
     streamlit_server,
+    trainer_time,
     visible_rate,
 )
 
@@ -52,10 +56,12 @@ def main() -> None:
         with chromium() as browser:
             page = open_playground(browser, server)
             memory["page open, paused"] = rss_mb(server.pid)
+            work = PageWork(page)
             press_play(page)
-            before = cpu_mark(server.pid)
-            seen = visible_rate(page, args.warmup, seconds)
-            after = cpu_mark(server.pid)
+            time.sleep(args.warmup)
+            before, work_before = cpu_mark(server.pid), work.read()
+            seen = visible_rate(page, seconds)
+            after, work_after = cpu_mark(server.pid), work.read()
             memory[f"after {args.warmup + seconds:g} s of training"] = rss_mb(server.pid)
             latencies = [pause_latency(page)]  # the first Pause ends the measured run
             for _ in range(PAUSES - 1):
@@ -84,8 +90,22 @@ def main() -> None:
     print("server resident memory (VmRSS):")
     for label, mb in memory.items():
         print(f"  {label:<34} {mb:7.1f} MB")
-    print(f"CPU during the measured window ({after.t - before.t:.1f} s):")
-    print("\n".join(format_split(cpu_split(before, after, server.pid))))
+    dt = after.t - before.t
+    print(f"CPU during the measured window ({dt:.1f} s):")
+    split = cpu_split(before, after, server.pid)
+    print("\n".join(format_split(split)))
+    busy, script = (b - a for a, b in zip(work_before, work_after))
+    refreshes = seen.refreshes_per_s * dt
+    per_refresh = f"{busy * 1e3 / refreshes:.0f} ms" if refreshes else "n/a"
+    print(
+        f"the page's main thread: busy {busy / dt:.0%} of the window, {script / dt:.0%} in "
+        f"JavaScript ({per_refresh} of work per refresh)"
+    )
+    print("the trainer thread's wall time in that window:")
+    print("\n".join(format_trainer(trainer_time(before, after, server.pid))))
+    note = busy_host_note(split)
+    if note:
+        print(note)
     missed = []
     if epochs < TARGET_EPOCHS_PER_S:
         missed.append("speed")
