@@ -64,7 +64,7 @@ class Snapshot:
 class Trainer:
     """Owns a `Run` and the thread that trains it."""
 
-    def __init__(self, cfg: RunConfig, boundary_resolution: int = 60) -> None:
+    def __init__(self, cfg: RunConfig, boundary_resolution: int = 40) -> None:
         torch.set_num_threads(1)  # tiny models: more threads only fight the web server for cores
         self.run = Run(cfg)
         self.boundary_resolution = boundary_resolution
