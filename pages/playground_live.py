@@ -16,7 +16,14 @@ import streamlit as st
 from safetensors.torch import save as safetensors_bytes
 
 from playground import activations, charts
-from playground.config import SETTING, RunConfig, config_dict, from_query, to_query
+from playground.config import (
+    OPTIMIZERS,
+    SETTING,
+    RunConfig,
+    config_dict,
+    from_query,
+    to_query,
+)
 from playground.data import DATASETS
 from playground.model import INITS, PAIRINGS
 from playground.runner import MAX_RUNNING, Snapshot, Trainer
@@ -27,12 +34,6 @@ LR_STEPS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 
 WIDTHS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
 BATCHES = [1, 2, 4, 5, 8, 10, 16, 20, 32, 50, 64, 100, 128, 256, 500, 1000, 2000, 5000]
 PENALTIES = [0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
-OPTIMIZER_LABELS = {
-    "sgd": "SGD",
-    "momentum": "SGD + momentum",
-    "adam": "Adam",
-    "rmsprop": "RMSprop",
-}
 
 
 # ---- session state: the trainer and the settings ---------------------------------------------
@@ -92,14 +93,12 @@ def sidebar() -> RunConfig:
     )
     spec = DATASETS[dataset]
     sb.caption(spec.help)
-    sb.slider("Points", 10, 5000, key=key("n_points"), help=SETTING["n_points"].help)
-    sb.slider("Noise", 0.0, 0.5, step=0.01, key=key("noise"), help=SETTING["noise"].help)
-    sb.slider(
-        "Train share", 0.1, 0.9, step=0.05, key=key("train_ratio"), help=SETTING["train_ratio"].help
-    )
+    ranged(sb.slider, "n_points")
+    ranged(sb.slider, "noise", step=0.01)
+    ranged(sb.slider, "train_ratio", step=0.05)
     if dataset == "blobs":
-        sb.slider("Classes", 3, 5, key=key("n_classes"), help=SETTING["n_classes"].help)
-    sb.number_input("Data seed", 0, 2**31 - 1, key=key("data_seed"), help=SETTING["data_seed"].help)
+        ranged(sb.slider, "n_classes", label="Classes")
+    ranged(sb.number_input, "data_seed")
 
     sb.header("Network")
     act = sb.selectbox(
@@ -110,7 +109,7 @@ def sidebar() -> RunConfig:
         help=SETTING["activation"].help,
     )
     alpha = alpha_widget(act)
-    sb.slider("Hidden layers", 1, 32, key=key("depth"), help=SETTING["depth"].help)
+    ranged(sb.slider, "depth")
     grid_slider("Units per layer", WIDTHS, "width", str)
     sb.selectbox(
         "Initialisation",
@@ -130,16 +129,14 @@ def sidebar() -> RunConfig:
         format_func=lambda k: "auto (recommended)" if k == "auto" else PAIRINGS[k].label,
         help=SETTING["pairing"].help,
     )
-    sb.number_input(
-        "Weight seed", 0, 2**31 - 1, key=key("init_seed"), help=SETTING["init_seed"].help
-    )
+    ranged(sb.number_input, "init_seed")
 
     sb.header("Training")
     sb.selectbox(
         "Optimiser",
-        list(OPTIMIZER_LABELS),
+        list(OPTIMIZERS),
         key=key("optimizer"),
-        format_func=OPTIMIZER_LABELS.get,
+        format_func=OPTIMIZERS.get,
         help=SETTING["optimizer"].help,
     )
     grid_slider("Learning rate", LR_STEPS, "lr")
@@ -149,15 +146,7 @@ def sidebar() -> RunConfig:
     device_widget()
     sb.header("Display")
     sb.toggle("Log-scale loss", key=key("log_loss"), help=SETTING["log_loss"].help)
-    sb.slider(
-        "Dead-unit warning at",
-        0.05,
-        1.0,
-        step=0.05,
-        key=key("dead_threshold"),
-        format="%.2f",
-        help=SETTING["dead_threshold"].help,
-    )
+    ranged(sb.slider, "dead_threshold", step=0.05)
     with sb.expander("Advanced"):
         st.text_input(
             "Per-layer activations",
@@ -165,23 +154,18 @@ def sidebar() -> RunConfig:
             placeholder="e.g. relu,relu,tanh",
             help=SETTING["layer_activations"].help,
         )
-        st.number_input(
-            "Probe every k steps (0 = by time)",
-            0,
-            100_000,
-            key=key("probe_every"),
-            help=SETTING["probe_every"].help,
-        )
-        st.number_input(
-            "Probe interval (ms)",
-            10.0,
-            10_000.0,
-            key=key("probe_ms"),
-            help=SETTING["probe_ms"].help,
-        )
+        ranged(st.number_input, "probe_every", label="Probe every k steps (0 = by time)")
+        ranged(st.number_input, "probe_ms")
     values = {s: st.session_state[key(s)] for s in SETTING}
     values["alpha"] = alpha
     return RunConfig(**values)
+
+
+def ranged(widget: Any, name: str, label: str | None = None, **kw: Any) -> None:
+    """A slider or number box whose label, range and help come from the settings table."""
+    s = SETTING[name]
+    low, high = (s.low, s.high) if s.kind is float else (int(s.low), int(s.high))
+    widget(label or s.label, low, high, key=key(name), help=s.help, **kw)
 
 
 def grid_slider(label: str, grid: list, name: str, fmt: Any = lambda v: f"{v:g}") -> None:
@@ -316,7 +300,9 @@ def metrics(snap: Snapshot) -> None:
         f"{snap.steps_per_s:,.0f}",
         help=f"Training speed ({snap.epochs_per_s:,.1f} epochs/s).",
     )
-    cols[3].metric("Train loss", fmt(p.train_loss), help="Loss on the whole training set.")
+    cols[3].metric(
+        "Train loss", fmt(p.train_loss), help="Loss on the training points (up to 512 of them)."
+    )
     cols[4].metric("Test loss", fmt(p.test_loss), help="Loss on held-out points.")
     name = "Test R²" if snap.task == "regression" else "Test accuracy"
     value = fmt(p.test_metric) if snap.task == "regression" else f"{p.test_metric:.1%}"
@@ -358,11 +344,12 @@ def show_charts(snap: Snapshot, trainer: Trainer) -> None:
     draw(target, charts.loss_chart(snap.probes, cfg.log_loss), key="loss", height=280)
     draw(target, charts.metric_chart(snap.probes, snap.task), key="metric", height=250)
     target.caption(
-        "Loss and accuracy on all training points and on the held-out test points, measured "
-        "about ten times a second of training. A widening gap between them means overfitting."
+        "Loss and accuracy on the training points (up to 512 of them) and on the held-out "
+        "test points, measured about ten times a second of training. A widening gap between "
+        "them means overfitting."
         if snap.task != "regression"
-        else "Loss and R² (1 is a perfect fit, 0 is no better than predicting the mean) on all "
-        "training points and on the held-out test points."
+        else "Loss and R² (1 is a perfect fit, 0 is no better than predicting the mean) on the "
+        "training points (up to 512 of them) and on the held-out test points."
     )
     if snap.boundary is None:
         right.caption("No decision map: this dataset has more than two input features.")

@@ -125,15 +125,11 @@ class Run:
         self._initial = _clone(self.model.state_dict())
         self.x_train, self.y_train = self._tensors(self.data.x_train, self.data.y_train)
         self.x_test, self.y_test = self._tensors(self.data.x_test, self.data.y_test)
-        probe = probe_rows(len(self.x_train), cfg.data_seed)
-        self.x_probe = self.x_train[torch.as_tensor(probe, device=self.device)]
-        # One forward pass per probe evaluates train and test; the probe rows go first so their
-        # activations are a view of that pass, not a gather.
-        rest = np.setdiff1d(np.arange(len(self.x_train)), probe)
-        order = torch.as_tensor(np.concatenate([probe, rest]), device=self.device)
-        self._x_all = torch.cat([self.x_train[order], self.x_test])
-        self._y_train_eval = self.y_train[order]
-        self._n_probe = len(probe)
+        probe = torch.as_tensor(probe_rows(len(self.x_train), cfg.data_seed), device=self.device)
+        self.x_probe, self.y_probe = self.x_train[probe], self.y_train[probe]
+        # One forward pass per probe: the probe rows (training loss, accuracy and every layer
+        # statistic) followed by the test set (test loss and accuracy).
+        self._x_eval = torch.cat([self.x_probe, self.x_test])
         self._n_train = len(self.x_train)
         self.batch_size = min(cfg.batch_size, self._n_train)
         self.steps_per_epoch = len(self.x_train) // self.batch_size
@@ -163,7 +159,7 @@ class Run:
         self.train_seconds = 0.0
         self.diverged: Divergence | None = None
         self.history = History(len(self.specs))
-        self._losses: list[torch.Tensor] = []  # device scalars, read out in one go at flush
+        self._reset_losses()
         self._signals: list[torch.Tensor] = []
         self._last_probe_t = time.perf_counter()
         self._initial_gradients()
@@ -201,11 +197,16 @@ class Run:
 
     def flush(self) -> None:
         """Move buffered batch losses into the history (one sync); checks them for divergence."""
-        if not self._losses:
+        if self._n_losses == 0:
             return
-        losses = torch.stack(self._losses).float().cpu().numpy().astype(np.float64)
+        on_device = (
+            torch.cat([*self._loss_chunks, torch.stack(self._losses)])
+            if self._losses
+            else torch.cat(self._loss_chunks)
+        )
+        losses = on_device.float().cpu().numpy().astype(np.float64)
         first = self.step_count - len(losses) + 1
-        self._losses = []
+        self._reset_losses()
         bad = ~np.isfinite(losses)
         if bad.any():
             self._diverge(
@@ -304,10 +305,27 @@ class Run:
             self._norms = grad_norms(self.model, self._signals)
             self._signals = []
         self.opt.step()
-        self._losses.append(loss.detach())
+        self._record_loss(loss.detach())
         self.step_count += 1
-        if len(self._losses) == LOSS_BUFFER:
+        if self._n_losses == LOSS_BUFFER:
             self.flush()
+
+    def _record_loss(self, loss: torch.Tensor) -> None:
+        """Keep a step's loss on the device, stacked 64 at a time.
+
+        Thousands of live scalar tensors make Python's garbage collector slow every step; a few
+        stacked chunks do not.
+        """
+        self._losses.append(loss)
+        self._n_losses += 1
+        if len(self._losses) == 64:
+            self._loss_chunks.append(torch.stack(self._losses))
+            self._losses = []
+
+    def _reset_losses(self) -> None:
+        self._losses: list[torch.Tensor] = []
+        self._loss_chunks: list[torch.Tensor] = []
+        self._n_losses = 0
 
     def _l1_penalty(self) -> torch.Tensor:
         weights = [lin.weight for lin in [*self.model.linears, self.model.head]]
@@ -346,14 +364,17 @@ class Run:
         self._snapshot = self._take_snapshot()
 
     def _probe(self) -> Probe:
-        """Measure everything in one forward pass over train + test (probe rows are train rows)."""
+        """Measure everything in one forward pass over the probe set and the test set.
+
+        Training loss and accuracy are those of the probe set: every training point for the
+        2-D toys (up to 512 of them), a fixed random 512 for larger data.
+        """
         self._last_probe_t = time.perf_counter()
         with torch.no_grad():
-            out, capture = forward_capture(self.model, self._x_all)
-        n = self._n_train
-        probe_capture = [(z[: self._n_probe], a[: self._n_probe]) for z, a in capture]
-        stats = capture_stats(probe_capture, self.specs, histograms=False)
-        train_loss, train_metric = self._evaluate(out[:n], self._y_train_eval)
+            out, capture = forward_capture(self.model, self._x_eval)
+        n = len(self.x_probe)
+        stats = capture_stats([(z[:n], a[:n]) for z, a in capture], self.specs, histograms=False)
+        train_loss, train_metric = self._evaluate(out[:n], self.y_probe)
         test_loss, test_metric = self._evaluate(out[n:], self.y_test)
         norms = self._norms.float().cpu().numpy().astype(np.float64)
         probe = Probe(
@@ -431,7 +452,7 @@ class Run:
         if snap.order is not None:
             self._xs, self._ys = self.x_train[snap.order], self.y_train[snap.order]
         self.step_count = snap.step
-        self._losses = []
+        self._reset_losses()
         self.history.truncate(snap.step)
         self.diverged = Divergence(step, snap.step, reason, self._suggestion())
 
