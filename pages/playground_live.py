@@ -20,7 +20,6 @@ from playground.config import (
     OPTIMIZERS,
     SETTING,
     RunConfig,
-    config_dict,
     from_query,
     to_query,
 )
@@ -57,9 +56,28 @@ def key(name: str) -> str:
     return f"cfg_{name}"
 
 
+def restore_settings() -> None:
+    """Put back widget values Streamlit dropped.
+
+    Streamlit forgets a widget's value on any run that does not draw it: after a visit to
+    another page, for the blobs-only slider, for another activation's alpha. The values are
+    kept under one plain key and restored before the widgets are drawn.
+    """
+    for name, value in st.session_state.get("saved_settings", {}).items():
+        if name not in st.session_state:
+            st.session_state[name] = value
+
+
+def save_settings() -> None:
+    st.session_state["saved_settings"] = {
+        k: v for k, v in st.session_state.items() if isinstance(k, str) and k.startswith("cfg_")
+    }
+
+
 def load_link_once() -> None:
     """On a session's first run, apply the URL's settings (with notices for what was dropped)."""
-    if "cfg_loaded" in st.session_state:
+    if "saved_settings" in st.session_state:
+        restore_settings()
         return
     cfg, notices = from_query(st.query_params.to_dict())
     unavailable = available_devices().get(cfg.device)
@@ -70,8 +88,10 @@ def load_link_once() -> None:
         st.session_state[key(s.key)] = getattr(cfg, s.key)
     if cfg.alpha is not None:
         st.session_state[key(f"alpha_{cfg.activation}")] = cfg.alpha
-    st.session_state["cfg_loaded"] = True
+    if "alpha" in st.query_params and activations.get(cfg.activation).param is None:
+        notices.append(f"alpha does not apply to {cfg.activation}; ignored.")
     st.session_state["notices"] = notices
+    save_settings()
 
 
 # ---- sidebar: one widget per setting -----------------------------------------------------------
@@ -156,6 +176,7 @@ def sidebar() -> RunConfig:
         )
         ranged(st.number_input, "probe_every", label="Probe every k steps (0 = by time)")
         ranged(st.number_input, "probe_ms")
+    save_settings()
     values = {s: st.session_state[key(s)] for s in SETTING}
     values["alpha"] = alpha
     return RunConfig(**values)
@@ -241,9 +262,12 @@ def sync(cfg: RunConfig) -> Trainer | None:
             "Settings changed: the network was rebuilt and training starts from step 0.",
             icon=":material/restart_alt:",
         )
-    elif cfg.lr != trainer.run.cfg.lr:
-        trainer.set_lr(cfg.lr)
-        st.toast(f"Learning rate is now {cfg.lr:g}, applied mid-run.", icon=":material/tune:")
+    else:
+        if cfg.lr != trainer.run.cfg.lr:
+            trainer.set_lr(cfg.lr)
+            st.toast(f"Learning rate is now {cfg.lr:g}, applied mid-run.", icon=":material/tune:")
+        if cfg != trainer.run.cfg:
+            trainer.set_display(cfg)
     return box.trainer
 
 
@@ -345,7 +369,7 @@ def show_charts(snap: Snapshot, trainer: Trainer) -> None:
     draw(target, charts.metric_chart(snap.probes, snap.task), key="metric", height=250)
     target.caption(
         "Loss and accuracy on the training points (up to 512 of them) and on the held-out "
-        "test points, measured about ten times a second of training. A widening gap between "
+        "test points, measured at every probe. A widening gap between "
         "them means overfitting."
         if snap.task != "regression"
         else "Loss and R² (1 is a perfect fit, 0 is no better than predicting the mean) on the "
@@ -443,7 +467,8 @@ def dead_caption(snap: Snapshot) -> str:
     if keys <= {"relu", "hardswish"}:
         return (
             "A unit is dead when it outputs exactly 0 for every probe point (up to 512 "
-            "training points): no gradient reaches its weights, so it never recovers."
+            "training points): no gradient reaches its weights, so it stays dead unless earlier "
+            "layers change what it receives."
         )
     return (
         "For ReLU a unit is dead when it outputs exactly 0 for every probe point. Leaky "
@@ -453,12 +478,12 @@ def dead_caption(snap: Snapshot) -> str:
 
 
 def downloads(trainer: Trainer) -> None:
-    run = trainer.run
+    """History, weights and config, copied under the trainer's lock when clicked."""
     with st.expander("Downloads"):
         c1, c2, c3 = st.columns(3)
         c1.download_button(
             "History (CSV)",
-            data=run.history.to_csv,
+            data=lambda: trainer.export()[0],
             file_name="history.csv",
             mime="text/csv",
             on_click="ignore",
@@ -467,7 +492,7 @@ def downloads(trainer: Trainer) -> None:
         )
         c2.download_button(
             "Weights (safetensors)",
-            data=lambda: safetensors_bytes(run.state_dict()),
+            data=lambda: safetensors_bytes(trainer.export()[1]),
             file_name="weights.safetensors",
             on_click="ignore",
             key="dl_weights",
@@ -475,7 +500,7 @@ def downloads(trainer: Trainer) -> None:
         )
         c3.download_button(
             "Config (JSON)",
-            data=lambda: json.dumps(config_dict(run.cfg), indent=2),
+            data=lambda: json.dumps(trainer.export()[2], indent=2),
             file_name="config.json",
             mime="application/json",
             on_click="ignore",
@@ -512,10 +537,13 @@ st.session_state["drawn_playing"] = trainer.playing
 @st.fragment(run_every=REFRESH_S if trainer.playing else None)
 def live() -> None:
     snap = trainer.snapshot()
+    if snap.message:  # kept across the rerun below, which would otherwise swallow it
+        st.session_state["trainer_message"] = snap.message
     if snap.playing != st.session_state["drawn_playing"]:
         st.rerun(scope="app")  # it stopped by itself (diverged, heartbeat): redraw the buttons
-    if snap.message:
-        st.info(snap.message)
+    message = st.session_state.pop("trainer_message", None)
+    if message:
+        st.info(message)
     if snap.divergence is not None:
         st.error(snap.divergence.message(), icon=":material/error:")
     metrics(snap)

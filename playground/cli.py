@@ -130,9 +130,9 @@ def _train(args: argparse.Namespace) -> int:
     final = {
         "steps": run.step_count,
         "epochs": round(run.epoch, 3),
-        "train_loss": p.train_loss,
-        "test_loss": p.test_loss,
-        metric: p.test_metric,
+        "train_loss": _num(p.train_loss),
+        "test_loss": _num(p.test_loss),
+        metric: _num(p.test_metric),
     }
     layers = _layers(run)
     _summary(run, final, layers, sys.stderr if args.json == "-" else sys.stdout)
@@ -236,4 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _train(args) if args.command == "train" else _inspect(args)
     except (ConfigError, ValueError) as e:
         print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # e.g. --json into a folder that does not exist
+        print(
+            f"{parser.prog} {args.command}: error: cannot write {e.filename}: {e.strerror}",
+            file=sys.stderr,
+        )
         return 2

@@ -456,12 +456,13 @@ def _combination_problems(cfg: RunConfig) -> list[tuple[str, str]]:
                 "n_points or train_ratio",
             )
         )
-    if cfg.batch_norm and cfg.batch_size < 2:
+    if cfg.batch_norm and min(cfg.batch_size, n_train) < 2:
         out.append(
             (
                 "batch_norm",
                 "batch norm needs at least 2 points per batch: with a batch "
-                "of 1 every normalised value is 0; raise the batch size or turn it off",
+                "of 1 every normalised value is 0; raise the batch size (and the training "
+                "points) or turn it off",
             )
         )
     pairing = PAIRINGS.get(cfg.resolved_pairing())

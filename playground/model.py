@@ -61,9 +61,10 @@ PAIRINGS: dict[str, Pairing] = {
             "sigmoid",
             nn.BCELoss,
             "prob",
-            note="The classic pairing. It works, but once a logit passes about ±17 the "
-            "sigmoid rounds to exactly 0 or 1 in float32; BCELoss then clamps log(0) at -100, "
-            "so a confidently wrong point gives a capped loss and no useful gradient.",
+            note="The classic pairing. It works, but once a logit passes about +17 the "
+            "sigmoid rounds to exactly 1 in float32 (and to exactly 0 only below about -88); "
+            "BCELoss then clamps log(0) at -100, so a confidently wrong point gets a capped loss "
+            "and no gradient at all. BCEWithLogitsLoss has neither problem.",
         ),
         Pairing(
             "ce_logits",

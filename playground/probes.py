@@ -158,29 +158,35 @@ def _common_bounds(specs: list[LayerSpec]) -> tuple[float, float] | None:
 
 @torch.no_grad()
 def forward_capture(
-    model: MLP, x: torch.Tensor
+    model: MLP, x: torch.Tensor, batch_stats: bool = False
 ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
-    """The network's output and each hidden layer's (pre, post), without touching its state.
+    """The network's output and each hidden layer's (pre, post), leaving its state untouched.
 
-    Batch norm must use, not update, its running statistics, so the model runs in eval mode;
-    without batch norm the mode changes nothing and the (surprisingly slow) switch is skipped.
+    Without batch norm there is one way to run. With it, `batch_stats` normalises by the
+    statistics of `x` itself, as a training step does (what the layer statistics should show),
+    and otherwise by the running statistics, as inference does (what test loss should use);
+    either way the running statistics are left as they were.
     """
     capture: list[tuple[torch.Tensor, torch.Tensor]] = []
     if model.norms is None:
         return model(x, capture), capture
     was_training = model.training
-    model.eval()
+    saved = [(bn, {k: v.clone() for k, v in bn.named_buffers()}) for bn in model.norms]
+    model.train(batch_stats)
     try:
         return model(x, capture), capture
     finally:
         model.train(was_training)
+        for bn, buffers in saved:
+            for k, v in buffers.items():
+                getattr(bn, k).copy_(v)
 
 
 def layer_stats(
     model: MLP, x: torch.Tensor, specs: list[LayerSpec], histograms: bool = True
 ) -> LayerStats:
-    """Forward the probe set and measure every hidden layer."""
-    return capture_stats(forward_capture(model, x)[1], specs, histograms)
+    """Forward the probe set and measure every hidden layer as training sees it."""
+    return capture_stats(forward_capture(model, x, batch_stats=True)[1], specs, histograms)
 
 
 @torch.no_grad()

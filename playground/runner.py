@@ -21,13 +21,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from playground.config import RunConfig
+from playground.config import SETTINGS, RunConfig, config_dict
 from playground.probes import LayerStats
 from playground.train import Divergence, Probe, Run
 
 SLICE_S = 0.02  # training time per lock hold: bounds command latency
 HEARTBEAT_S = 5.0  # pause when the page has not polled for this long
 MAX_RUNNING = int(os.environ.get("PLAYGROUND_MAX_TRAINERS", "4"))
+
+DIVERGED_NOTE = (
+    "The run is stopped after diverging: lower the learning rate to go on from the "
+    "rolled-back weights, or press Reset."
+)
 
 _slots_lock = threading.Lock()
 _running: set[int] = set()
@@ -89,10 +94,7 @@ class Trainer:
             if self._playing or self._closed:
                 return self._playing
             if self.run.diverged is not None:
-                self._message = (
-                    "The run is stopped after diverging: lower the learning rate "
-                    "to go on from the rolled-back weights, or press Reset."
-                )
+                self._message = DIVERGED_NOTE
                 return False
             if not _take_slot(self):
                 self._message = (
@@ -113,7 +115,9 @@ class Trainer:
     def step(self, n: int = 1) -> None:
         """Take `n` steps now (while paused) and probe at the last one."""
         with self._lock:
-            if not self._playing:
+            if self.run.diverged is not None:
+                self._message = DIVERGED_NOTE
+            elif not self._playing:
                 self.run.step(n, probe_at_end=True)
 
     def reset(self) -> None:
@@ -125,6 +129,18 @@ class Trainer:
     def set_lr(self, lr: float) -> None:
         with self._lock:
             self.run.set_lr(lr)
+
+    def set_display(self, cfg: RunConfig) -> None:
+        """Adopt `cfg`'s display-only settings (they change what is drawn, not the run)."""
+        changes = {s.key: getattr(cfg, s.key) for s in SETTINGS if s.effect == "display"}
+        with self._lock:
+            self.run.cfg = self.run.cfg.replace(**changes)
+
+    def export(self) -> tuple[str, dict[str, torch.Tensor], dict]:
+        """History CSV, weights and config, copied under the lock: downloads run on a thread."""
+        with self._lock:
+            self.run.flush()
+            return self.run.history.to_csv(), self.run.state_dict(), config_dict(self.run.cfg)
 
     def heartbeat(self) -> None:
         self._beat = time.monotonic()
@@ -196,7 +212,12 @@ class Trainer:
                     self._message = "Paused: the page stopped asking for updates."
                     self._stop_playing()
                     continue
-                self.run.train_for(SLICE_S)
+                try:
+                    self.run.train_for(SLICE_S)
+                except Exception as e:  # e.g. out of GPU memory: stop with a reason, not a hang
+                    self._message = f"Training stopped: {type(e).__name__}: {e}"
+                    self._stop_playing()
+                    continue
                 if self.run.diverged is not None:
                     self._stop_playing()
             time.sleep(0)  # let a waiting UI thread take the lock and the GIL

@@ -94,6 +94,7 @@ class Probe:
 @dataclass
 class _Snapshot:
     step: int
+    probe: Probe
     model: dict[str, torch.Tensor]
     shuffle: torch.Tensor
     pos: int
@@ -366,13 +367,17 @@ class Run:
     def _probe(self) -> Probe:
         """Measure everything in one forward pass over the probe set and the test set.
 
+        With batch norm a second pass over the probe set gives the layer statistics as a
+        training step sees them (batch statistics); losses use the running statistics.
+
         Training loss and accuracy are those of the probe set: every training point for the
         2-D toys (up to 512 of them), a fixed random 512 for larger data.
         """
         self._last_probe_t = time.perf_counter()
-        with torch.no_grad():
-            out, capture = forward_capture(self.model, self._x_eval)
         n = len(self.x_probe)
+        out, capture = forward_capture(self.model, self._x_eval)
+        if self.model.norms is not None:  # layers as training sees them: batch statistics
+            capture = forward_capture(self.model, self.x_probe, batch_stats=True)[1]
         stats = capture_stats([(z[:n], a[:n]) for z, a in capture], self.specs, histograms=False)
         train_loss, train_metric = self._evaluate(out[:n], self.y_probe)
         test_loss, test_metric = self._evaluate(out[n:], self.y_test)
@@ -436,6 +441,7 @@ class Run:
     def _take_snapshot(self) -> _Snapshot:
         return _Snapshot(
             self.step_count,
+            self.latest,
             _clone(self.model.state_dict()),
             self._shuffle.get_state(),
             self._pos,
@@ -452,6 +458,7 @@ class Run:
         if snap.order is not None:
             self._xs, self._ys = self.x_train[snap.order], self.y_train[snap.order]
         self.step_count = snap.step
+        self.latest = snap.probe  # the measurements of the weights now in place
         self._reset_losses()
         self.history.truncate(snap.step)
         self.diverged = Divergence(step, snap.step, reason, self._suggestion())

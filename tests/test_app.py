@@ -149,3 +149,34 @@ def test_divergence_shows_the_reason_and_what_to_try():
 def test_mistaken_pairing_carries_its_warning():
     at = _page(dataset="blobs", pairing="softmax_ce")
     assert any("Softmax is applied twice" in w.value for w in at.warning)
+
+
+def test_leaving_and_coming_back_keeps_the_settings():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/playground_live.py").run()
+    at.slider(key="cfg_depth").set_value(4).run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/playground_live.py").run()
+    assert not at.exception
+    assert at.slider(key="cfg_depth").value == 4
+
+
+def test_switching_away_from_blobs_and_activation_params_keep_working():
+    at = _page(dataset="blobs", n_classes="5", activation="leaky_relu", alpha="0.2")
+    at.selectbox(key="cfg_dataset").set_value("circle").run()
+    at.selectbox(key="cfg_activation").set_value("tanh").run()
+    at.button(key="step").click().run()
+    at.selectbox(key="cfg_activation").set_value("leaky_relu").run()
+    assert not at.exception
+    assert at.number_input(key="cfg_alpha_leaky_relu").value == 0.2  # remembered
+    at.selectbox(key="cfg_dataset").set_value("blobs").run()
+    assert at.slider(key="cfg_n_classes").value == 5
+
+
+def test_display_settings_apply_without_rebuilding():
+    at = _page()
+    at.button(key="step").click().run()
+    assert _chart(at, "Loss")[0]["encoding"]["y"]["scale"].get("type") != "log"
+    at.toggle(key="cfg_log_loss").set_value(True).run()
+    assert _chart(at, "Loss")[0]["encoding"]["y"]["scale"]["type"] == "log"
+    assert _metric(at, "Step") == "1"

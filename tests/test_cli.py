@@ -318,3 +318,18 @@ def test_bad_input_exits_2_with_one_line(runs, name):
     assert "error:" in lines[0]
     for word in words:
         assert word in lines[0], (word, lines[0])
+
+
+def test_unwritable_json_path_is_one_line_and_status_2(tmp_path):
+    target = tmp_path / "missing-folder" / "run.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "playground", "train", "--steps", "5", "--json", str(target)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("python -m playground train: error:")
+    assert "cannot write" in proc.stderr

@@ -449,3 +449,10 @@ def test_list_value_with_a_bad_last_entry_falls_back():
     got, notices = from_query(_query(PLAIN) | {"width": ["16", "9999"]})
     assert got == PLAIN.replace(width=DEFAULTS.width)
     assert len(notices) == 1 and "width must be" in notices[0]
+
+
+def test_batch_norm_is_refused_when_the_real_batch_has_one_point():
+    cfg = RunConfig(dataset="plane", n_points=10, train_ratio=0.1, batch_norm=True, batch_size=32)
+    assert [k for k, _ in cfg.problems()] == ["batch_norm"]
+    with pytest.raises(ConfigError, match="batch norm needs at least 2"):
+        cfg.validate()

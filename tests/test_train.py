@@ -172,3 +172,44 @@ def test_inspect_shows_vanishing_and_preserved_signal():
     relu = inspect_init(deep.replace(activation="relu", init="he"), seeds=3)
     assert relu["dead_fraction"].notna().all() and xavier["dead_fraction"].isna().all()
     assert list(relu["layer"]) == list(range(1, 13))
+
+
+def test_rollback_restores_the_measurements_of_the_restored_weights():
+    run = Run(
+        RunConfig(
+            dataset="plane",
+            activation="relu",
+            depth=4,
+            width=64,
+            init="large",
+            optimizer="sgd",
+            lr=10.0,
+            probe_every=1,
+        )
+    )
+    run.step(50)
+    assert run.diverged is not None
+    assert run.latest.step == run.step_count
+    assert np.isfinite(run.latest.train_loss) and np.isfinite(run.latest.test_loss)
+
+
+def test_batch_norm_layers_are_measured_with_batch_statistics_and_left_untouched():
+    cfg = RunConfig(
+        dataset="spiral",
+        n_points=300,
+        activation="relu",
+        depth=4,
+        width=32,
+        init="large",
+        batch_norm=True,
+    )
+    frame = inspect_init(cfg, seeds=1)
+    np.testing.assert_allclose(frame["pre_std"], 1.0, atol=0.02)  # normalised over the batch
+    unnormalised = inspect_init(cfg.replace(batch_norm=False), seeds=1)
+    assert unnormalised["pre_std"].iloc[-1] > 10
+    run = Run(cfg)
+    before = {k: v.clone() for k, v in run.model.state_dict().items()}
+    run.histograms()
+    run._probe()
+    for k, v in run.model.state_dict().items():
+        assert torch.equal(v, before[k]), k
