@@ -14,6 +14,22 @@ from typing import Any
 
 import torch
 
+from playground.config import RunConfig
+
+# The TensorFlow Playground's reference setup: spiral, 500 points, 50 % train, 6 x 8 tanh,
+# plain SGD at lr 0.03, batch 10.
+REFERENCE = RunConfig(
+    dataset="spiral",
+    n_points=500,
+    train_ratio=0.5,
+    depth=6,
+    width=8,
+    activation="tanh",
+    optimizer="sgd",
+    lr=0.03,
+    batch_size=10,
+)
+
 
 def setup_torch() -> None:
     """One intra-op thread: small models are launch-bound, and one thread makes timings stable."""

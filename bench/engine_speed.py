@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import (  # noqa: E402
+    REFERENCE,
     BareLoop,
     interleaved,
     median,
@@ -27,20 +28,8 @@ from bench._common import (  # noqa: E402
     spread,
     timed,
 )
-from playground.config import RunConfig  # noqa: E402
 from playground.train import Run  # noqa: E402
 
-REFERENCE = RunConfig(
-    dataset="spiral",
-    n_points=500,
-    train_ratio=0.5,
-    depth=6,
-    width=8,
-    activation="tanh",
-    optimizer="sgd",
-    lr=0.03,
-    batch_size=10,
-)
 # The TF Playground's own JS engine on this setup, measured headless in a desktop browser.
 JS_HEADLESS_EPOCHS_PER_S = 650
 JS_WITH_BOUNDARY_EPOCHS_PER_S = 27

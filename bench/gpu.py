@@ -19,6 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import (  # noqa: E402
+    REFERENCE,
     interleaved,
     median,
     median_ratio,
@@ -30,17 +31,7 @@ from playground.config import RunConfig  # noqa: E402
 from playground.train import Run  # noqa: E402
 
 CONFIGS = {
-    "reference": RunConfig(
-        dataset="spiral",
-        n_points=500,
-        train_ratio=0.5,
-        depth=6,
-        width=8,
-        activation="tanh",
-        optimizer="sgd",
-        lr=0.03,
-        batch_size=10,
-    ),
+    "reference": REFERENCE,
     "wide": RunConfig(
         dataset="digits",
         n_points=5000,  # all 1,797 digits

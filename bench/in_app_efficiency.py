@@ -33,24 +33,13 @@ from bench._app import (  # noqa: E402
     visible_rate,
     wait_still,
 )
-from bench._common import median, median_ratio, setup_torch, spread  # noqa: E402
+from bench._common import REFERENCE, median, median_ratio, setup_torch, spread  # noqa: E402
 from playground.config import RunConfig, from_query  # noqa: E402
 from playground.runner import Trainer  # noqa: E402
 from playground.train import Run  # noqa: E402
 
 TARGET = 0.8
 REFRESHES_PER_S = 2.0  # the page's live fragment reruns every 0.5 s while playing
-REFERENCE = RunConfig(
-    dataset="spiral",
-    n_points=500,
-    train_ratio=0.5,
-    depth=6,
-    width=8,
-    activation="tanh",
-    optimizer="sgd",
-    lr=0.03,
-    batch_size=10,
-)
 
 
 def headless(run: Run, seconds: float) -> tuple[float, float]:
