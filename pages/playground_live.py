@@ -341,7 +341,10 @@ def draw(
 
 
 def fmt(x: float) -> str:
-    return f"{x:.4g}" if math.isfinite(x) else "—"
+    """Four significant digits, short enough for a metric tile even when tiny."""
+    if not math.isfinite(x):
+        return "—"
+    return f"{x:.2e}" if 0 < abs(x) < 1e-3 else f"{x:.4g}"
 
 
 def layer_labels(snap: Snapshot) -> list[str]:
@@ -361,22 +364,21 @@ def show_charts(snap: Snapshot, trainer: Trainer) -> None:
             width="content",
         )
         left.caption(
-            "Decision map: the network's output over the input plane, with training "
-            "points (filled) and test points (hollow)."
+            "The network's output over the input plane, with training points (filled) and "
+            "test points (hollow)."
         )
-    target = right if snap.boundary is not None else left
-    draw(target, charts.loss_chart(snap.probes, cfg.log_loss), key="loss", height=280)
-    draw(target, charts.metric_chart(snap.probes, snap.task), key="metric", height=250)
-    target.caption(
+        loss_at, metric_at = right, right
+    else:  # no map for more than two input features: the curves side by side instead
+        loss_at, metric_at = left, right
+    draw(loss_at, charts.loss_chart(snap.probes, cfg.log_loss), key="loss", height=280)
+    draw(metric_at, charts.metric_chart(snap.probes, snap.task), key="metric", height=280)
+    metric_at.caption(
         "Loss and accuracy on the training points (up to 512 of them) and on the held-out "
-        "test points, measured at every probe. A widening gap between "
-        "them means overfitting."
+        "test points, measured at every probe. A widening gap between them means overfitting."
         if snap.task != "regression"
         else "Loss and R² (1 is a perfect fit, 0 is no better than predicting the mean) on the "
         "training points (up to 512 of them) and on the held-out test points."
     )
-    if snap.boundary is None:
-        right.caption("No decision map: this dataset has more than two input features.")
 
     labels = layer_labels(snap)
     st.subheader("Inside the network")

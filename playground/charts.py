@@ -216,7 +216,12 @@ def _split_color() -> alt.Color:
 
 
 def _step_x() -> alt.X:
-    return alt.X("step:Q", title="training step", scale=alt.Scale(zero=False, nice=False))
+    return alt.X(
+        "step:Q",
+        title="training step",
+        scale=alt.Scale(zero=False, nice=False),
+        axis=alt.Axis(format="~s", tickMinStep=1),  # 12k, not 12,000.000000 or fractions
+    )
 
 
 @_cache
@@ -446,7 +451,13 @@ def _boundary_skeleton(task: str, names: tuple[str, ...], bound: float) -> alt.L
         )
     )
     return (
-        alt.layer(heat, dots, title="Decision boundary")
+        alt.layer(
+            heat,
+            dots,
+            title="Prediction over the input plane"
+            if task == "regression"
+            else "Decision boundary",
+        )
         .resolve_scale(stroke="independent")  # cells: their colour; points: train or test
         .properties(width=BOUNDARY_SIZE, height=BOUNDARY_SIZE)
     )
