@@ -1,8 +1,12 @@
 """The live trainer: commands take effect quickly, the host cap holds, idle pages pause."""
 
+import io
 import time
 
+import pandas as pd
 import pytest
+import torch
+from safetensors.torch import load, save
 
 from playground import runner
 from playground.config import RunConfig
@@ -104,3 +108,16 @@ def test_divergence_stops_playing(trainers):
     t.set_lr(0.001)
     assert t.play()
     t.pause()
+
+
+def test_export_gives_the_history_weights_and_config(trainers):
+    t = trainers()
+    t.step(3)
+    csv, weights, cfg = t.export()
+    frame = pd.read_csv(io.StringIO(csv))
+    assert list(frame["step"]) == [0, 3]
+    assert {"train_loss", "dead_fraction_1", "grad_norm_2"} <= set(frame.columns)
+    restored = load(save(weights))
+    for k, v in t.run.model.state_dict().items():
+        assert torch.equal(restored[k], v), k
+    assert cfg["schema_version"] == 1 and cfg["dataset"] == "circle"
