@@ -256,6 +256,7 @@ def sync(cfg: RunConfig) -> Trainer | None:
     if trainer is None or trainer.closed:
         box.trainer = Trainer(cfg)
     elif cfg.needs_rebuild(trainer.run.cfg):
+        st.session_state["notices"] = []  # the link's settings are no longer what is shown
         trainer.close()
         box.trainer = Trainer(cfg)
         st.toast(
@@ -524,10 +525,10 @@ def explain(snap: Snapshot, trainer: Trainer) -> None:
 # ---- page -------------------------------------------------------------------------------------
 st.title("Playground")
 load_link_once()
-for notice in st.session_state.pop("notices", []):
-    st.warning(f"Link: {notice}", icon=":material/link:")
 cfg = sidebar()
 trainer = sync(cfg)
+for notice in st.session_state.get("notices", []):  # shown until a setting is changed
+    st.warning(f"Link: {notice}", icon=":material/link:")
 if trainer is None:
     st.stop()
 controls(trainer)

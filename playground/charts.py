@@ -41,7 +41,6 @@ CLASS_PALETTE = [
     "#ff9da6",
     "#79706e",
 ]
-MEASURE_PALETTE = [TRAIN, "#e8a33d", "#54a24b", "#b279a2", TEST, "#72b7b2"]
 DEPTH_SCHEME = {"name": "viridis", "extent": [0.0, 0.85]}  # drop viridis' faint yellow end
 DIVERGING = [CLASS_0, NEUTRAL, CLASS_1]  # interpolated in Lab: HCL would detour through green
 SPLITS = ["train", "test"]
@@ -671,55 +670,3 @@ def layer_share_chart(
     frame = frame[np.isfinite(values)].reset_index(drop=True)
     rule = pd.DataFrame({"threshold": [float(threshold)]})
     return _with_data(_share_skeleton(title), frame, rule)
-
-
-@_cache
-def _profile_skeleton(names: tuple[str, ...], title: str, log_scale: bool) -> alt.Chart:
-    y_title = names[0] if len(names) == 1 else "value"
-    y_scale = alt.Scale(type="log") if log_scale else alt.Scale()
-    palette = [MEASURE_PALETTE[i % len(MEASURE_PALETTE)] for i in range(len(names))]
-    return (
-        alt.Chart(title=title)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("layer:O", title="layer", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("value:Q", title=y_title, scale=y_scale),
-            color=alt.Color(
-                "measure:N",
-                title=None,
-                scale=alt.Scale(domain=list(names), range=palette),
-                legend=alt.Legend(orient="top", labelLimit=240),
-            ),
-            tooltip=[
-                alt.Tooltip("layer:O", title="layer"),
-                alt.Tooltip("measure:N", title="measure"),
-                alt.Tooltip("value:Q", title="value", format=".3g"),
-            ],
-        )
-        .properties(width=WIDE, height=HEIGHT)
-    )
-
-
-def layer_profile_chart(
-    frame: pd.DataFrame, columns: list[str], title: str, log_scale: bool = False
-) -> alt.Chart:
-    """A value per layer (x = layer) for a few measures, e.g. the spread of activations at init.
-
-    `frame` has a `layer` column and the `columns`, one row per layer; if it also has `step`
-    (a `layer_frame`), the last step's rows are used. Non-finite values are dropped, and on a
-    log scale so are values <= 0.
-    """
-    if "step" in frame.columns and len(frame):
-        frame = frame[frame["step"] == frame["step"].max()]
-    names = tuple(_plain(c) for c in columns)
-    layers = frame["layer"].to_numpy().astype(np.int64)
-    values = [frame[c].to_numpy(dtype=np.float64) for c in columns]
-    data = pd.DataFrame(
-        {
-            "layer": np.tile(layers, len(columns)),
-            "measure": np.repeat(names, len(layers)),
-            "value": np.concatenate(values) if values else np.empty(0),
-        }
-    )
-    data = data[_finite(data["value"].to_numpy(), log_scale)].reset_index(drop=True)
-    return _with_data(_profile_skeleton(names, title, bool(log_scale)), data)

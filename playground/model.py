@@ -260,9 +260,3 @@ def _init_linear(linear: nn.Linear, scheme: str, slope: float, gen: torch.Genera
     elif scheme == "large":
         nn.init.normal_(w, 0.0, 1.0, generator=gen)
     nn.init.zeros_(b)
-
-
-def model_warnings(pairing_key: str) -> list[str]:
-    """What a chosen pairing costs, when it is a known mistake."""
-    warning = PAIRINGS[pairing_key].warning
-    return [warning] if warning else []

@@ -145,10 +145,6 @@ class Run:
     def epoch(self) -> float:
         return self.step_count / self.steps_per_epoch
 
-    @property
-    def lr(self) -> float:
-        return self.cfg.lr
-
     def reset(self) -> None:
         """Back to step 0 with the same initial weights and the same batch order."""
         self.model.load_state_dict(self._initial)

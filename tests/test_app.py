@@ -180,3 +180,11 @@ def test_display_settings_apply_without_rebuilding():
     at.toggle(key="cfg_log_loss").set_value(True).run()
     assert _chart(at, "Loss")[0]["encoding"]["y"]["scale"]["type"] == "log"
     assert _metric(at, "Step") == "1"
+
+
+def test_link_notice_stays_through_play_and_goes_once_settings_change():
+    at = _page(depth="abc")
+    at.button(key="step").click().run()
+    assert any("depth" in w.value for w in at.warning)
+    at.slider(key="cfg_depth").set_value(3).run()
+    assert not any("depth must be" in w.value for w in at.warning)

@@ -341,7 +341,7 @@ def test_histogram_headers_default_to_layer_numbers_and_drop_broken_bins():
     assert sorted(set(rows["name"])) == ["layer 1 · relu", "layer 2 · elu"]
 
 
-# ---- per-layer lines, shares, profiles --------------------------------------------------------
+# ---- per-layer lines and shares --------------------------------------------------------------
 
 
 def test_layer_lines_drop_nan_and_colour_layers_by_depth():
@@ -396,26 +396,6 @@ def test_share_chart_marks_exactly_the_bars_above_the_threshold():
     assert _rows(spec, 1)["threshold"].tolist() == [0.25]
 
 
-def test_profile_chart_takes_the_last_step_and_one_line_per_column():
-    frame = _layer_frame(3, 4)
-    spec = charts.layer_profile_chart(frame, ["pre_std", "post_std"], "Spread at init").to_dict()
-    rows = _rows(spec)
-    last = frame[frame["step"] == 2]
-    assert len(rows) == 8
-    got = rows.set_index(["measure", "layer"])["value"]
-    for column in ("pre_std", "post_std"):
-        name = charts.PLAIN[column]
-        np.testing.assert_allclose(got.loc[name].to_numpy(), last[column].to_numpy())
-    enc = spec["encoding"]
-    assert enc["x"]["field"] == "layer"
-    assert enc["color"]["scale"]["domain"] == [charts.PLAIN["pre_std"], charts.PLAIN["post_std"]]
-    frame.loc[frame["layer"] == 3, "pre_std"] = 0.0
-    log = charts.layer_profile_chart(frame, ["pre_std"], "Spread at init", log_scale=True)
-    log = log.to_dict()
-    assert log["encoding"]["y"]["scale"]["type"] == "log"
-    assert sorted(_rows(log)["layer"]) == [1, 2, 4]
-
-
 # ---- spec stability ---------------------------------------------------------------------------
 
 
@@ -443,9 +423,6 @@ BUILDERS = {
     ),
     "share": lambda s: charts.layer_share_chart(
         np.random.default_rng(s).uniform(0, 1, 3 + s), 0.2 + 0.3 * s, "Saturated units now"
-    ),
-    "profile": lambda s: charts.layer_profile_chart(
-        _layer_frame(2, 3 + s, s), ["pre_std", "post_std"], "Spread"
     ),
 }
 
