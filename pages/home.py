@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from ui.entry import enter_through_app
+
+enter_through_app()
+
 st.title("Activation Playground")
 st.markdown(
     "Train a real PyTorch network in your browser and watch what its activation functions do "
@@ -10,7 +14,7 @@ st.markdown(
     "learning rate and see, layer by layer, why ReLU units die and sigmoid gradients vanish."
 )
 st.page_link(
-    "pages/playground_live.py",
+    "pages/1_playground.py",
     label="Playground: pick a network, press Play, watch it learn",
     icon=":material/play_circle:",
 )

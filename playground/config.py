@@ -8,7 +8,7 @@ error messages) is derived from that declaration, so they cannot drift apart.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -24,6 +24,15 @@ OPTIMIZERS = {
     "rmsprop": "RMSprop",
 }
 DEVICES = ("cpu", "cuda", "mps")
+GROUPS = ("Data", "Network", "Training", "Display")  # sidebar order, and names a link may hide
+CONTROLS = ("play", "step", "reset", "downloads")  # buttons a link may hide, beside settings
+LINK_KEYS = ("v", "hide")  # link parameters that are not settings
+
+# Value grids for the sliders that jump in sensible steps rather than a linear range.
+LR_GRID = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+WIDTH_GRID = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+BATCH_GRID = (1, 2, 4, 5, 8, 10, 16, 20, 32, 50, 64, 100, 128, 256, 500, 1000, 2000, 5000)
+PENALTY_GRID = (0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 class ConfigError(ValueError):
@@ -32,17 +41,30 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Setting:
-    """One user-facing setting: enough to build a widget, a flag, a URL field and a check."""
+    """One user-facing setting: enough to build a widget, a flag, a URL field and a check.
+
+    `widget` names the control when the kind alone does not decide it: "number" for a typed box,
+    "radio", "param" (the activation's own parameter, ranged by the registry). Otherwise choices
+    give a select box, a grid a stepped slider, a range a slider, a bool a toggle, text a box.
+    """
 
     key: str
     kind: type  # int, float, bool or str
     group: str
     label: str
     help: str
+    default: Any
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
-    log: bool = False
+    labels: Mapping[str, str] | None = None  # words shown for each choice
+    fits: Callable[[str, Mapping[str, Any]], bool] | None = None  # choice allowed given others
+    grid: tuple[float, ...] = ()  # the values a slider offers
+    step: float | None = None
+    widget: str = ""
+    shown_when: tuple[str, tuple[Any, ...]] | None = None  # (other key, values it must take)
+    hideable: bool = True
+    advanced: bool = False  # drawn in the sidebar's Advanced section
     effect: str = "rebuild"  # "rebuild": changes the run; "live": applied mid-run; "display"
 
     def parse(self, text: str) -> Any:
@@ -84,262 +106,150 @@ class Setting:
             return f"{noun} between {self.low:g} and {self.high:g}"
         return "text"
 
+    def label_of(self, choice: Any) -> str:
+        """The words a widget shows for one of the choices."""
+        return self.labels.get(choice, str(choice)) if self.labels else str(choice)
 
-def _s(key: str, kind: type, group: str, label: str, help: str, **kw: Any) -> Setting:
-    return Setting(key, kind, group, label, help, **kw)
+    def options(self, values: Mapping[str, Any]) -> list[Any]:
+        """What a widget offers given the other settings: choices that fit, or the grid plus
+        the current value when a link put it off the grid."""
+        if self.choices:
+            return [c for c in self.choices if self.fits is None or self.fits(c, values)]
+        current = values.get(self.key, self.default)
+        grid = list(self.grid)
+        return grid if current in grid else sorted([*grid, current])
+
+    def shown(self, values: Mapping[str, Any]) -> bool:
+        """Whether the control applies given the other settings (e.g. classes only for blobs)."""
+        if self.shown_when is None:
+            return True
+        other, allowed = self.shown_when
+        return values.get(other, SETTING[other].default) in allowed
+
+
+def _s(key: str, kind: type, group: str, label: str, help: str, default: Any, **kw: Any) -> Setting:
+    return Setting(key, kind, group, label, help, default, **kw)
+
+
+def _pairing_fits(choice: str, values: Mapping[str, Any]) -> bool:
+    task = DATASETS[values.get("dataset", "circle")].task
+    return choice == "auto" or PAIRINGS[choice].task == task
 
 
 SEED_MAX = 2**31 - 1
+# fmt: off
 SETTINGS: tuple[Setting, ...] = (
     # data
-    _s(
-        "dataset",
-        str,
-        "Data",
-        "Dataset",
-        "Which points the network learns to separate or fit.",
-        choices=tuple(DATASETS),
-    ),
-    _s(
-        "n_points",
-        int,
-        "Data",
-        "Points",
-        "How many points in total, before the train/test split.",
-        low=10,
-        high=5000,
-    ),
-    _s(
-        "noise",
-        float,
-        "Data",
-        "Noise",
-        "How much the classes overlap or the targets jitter.",
-        low=0.0,
-        high=0.5,
-    ),
-    _s(
-        "train_ratio",
-        float,
-        "Data",
-        "Train share",
-        "Share of the points used for training; the rest measure how well the network generalises.",
-        low=0.1,
-        high=0.9,
-    ),
-    _s(
-        "n_classes",
-        int,
-        "Data",
-        "Blobs",
-        "Number of classes for the gaussian blobs.",
-        low=3,
-        high=5,
-    ),
-    _s(
-        "data_seed",
-        int,
-        "Data",
-        "Data seed",
-        "Same seed, same points, bit for bit.",
-        low=0,
-        high=SEED_MAX,
-    ),
-    # model
-    _s(
-        "activation",
-        str,
-        "Model",
-        "Activation",
-        "The non-linearity in every hidden layer.",
-        choices=activations.HIDDEN_KEYS,
-    ),
-    _s(
-        "alpha",
-        float,
-        "Model",
-        "Alpha",
-        "The activation's parameter (negative slope or "
-        "saturation level); empty means its usual default.",
-        low=0.0,
-        high=5.0,
-    ),
-    _s(
-        "layer_activations",
-        str,
-        "Model",
-        "Per-layer activations",
-        "Optional comma-separated "
-        "activation per hidden layer, overriding the one above (e.g. relu,relu,tanh).",
-    ),
-    _s("depth", int, "Model", "Hidden layers", "How many hidden layers.", low=1, high=32),
-    _s(
-        "width",
-        int,
-        "Model",
-        "Units per layer",
-        "How many units in each hidden layer.",
-        low=1,
-        high=512,
-    ),
-    _s(
-        "init",
-        str,
-        "Model",
-        "Initialisation",
-        "How the starting weights are drawn.",
-        choices=tuple(INITS),
-    ),
-    _s(
-        "batch_norm",
-        bool,
-        "Model",
-        "Batch norm",
-        "Normalise each layer's pre-activations over the batch before the activation.",
-    ),
-    _s(
-        "pairing",
-        str,
-        "Model",
-        "Output and loss",
-        "The output layer and loss; 'auto' picks the recommended pairing for the task.",
-        choices=("auto", *PAIRINGS),
-    ),
-    _s(
-        "init_seed",
-        int,
-        "Model",
-        "Weight seed",
-        "Same seed, same starting weights.",
-        low=0,
-        high=SEED_MAX,
-    ),
+    _s("dataset", str, "Data", "Dataset", "Which points the network learns to separate or fit.",
+       "circle", choices=tuple(DATASETS),
+       labels={k: f"{d.label} ({d.task})" for k, d in DATASETS.items()}),
+    _s("n_points", int, "Data", "Points", "How many points in total, before the train/test split.",
+       500, low=10, high=5000),
+    _s("noise", float, "Data", "Noise", "How much the classes overlap or the targets jitter.",
+       0.0, low=0.0, high=0.5, step=0.01),
+    _s("train_ratio", float, "Data", "Train share",
+       "Share of the points used for training; the rest measure how well the network generalises.",
+       0.5, low=0.1, high=0.9, step=0.05),
+    _s("n_classes", int, "Data", "Classes", "Number of classes for the gaussian blobs.",
+       3, low=3, high=5, shown_when=("dataset", ("blobs",))),
+    _s("data_seed", int, "Data", "Data seed", "Same seed, same points, bit for bit.",
+       0, low=0, high=SEED_MAX, widget="number"),
+    # network
+    _s("activation", str, "Network", "Hidden activation",
+       "The non-linearity in every hidden layer.", "tanh", choices=activations.HIDDEN_KEYS,
+       labels={k: activations.get(k).label for k in activations.HIDDEN_KEYS}),
+    _s("alpha", float, "Network", "Alpha",
+       "The activation's parameter (negative slope or saturation level); empty means its "
+       "usual default.", None, low=0.0, high=5.0, widget="param"),
+    _s("depth", int, "Network", "Hidden layers", "How many hidden layers.", 2, low=1, high=32),
+    _s("width", int, "Network", "Units per layer", "How many units in each hidden layer.",
+       8, low=1, high=512, grid=WIDTH_GRID),
+    _s("init", str, "Network", "Initialisation", "How the starting weights are drawn.",
+       "xavier", choices=tuple(INITS), labels={k: f"{k}: {v}" for k, v in INITS.items()}),
+    _s("batch_norm", bool, "Network", "Batch norm",
+       "Normalise each layer's pre-activations over the batch before the activation.", False),
+    _s("pairing", str, "Network", "Output and loss",
+       "The output layer and loss; 'auto' picks the recommended pairing for the task.",
+       "auto", choices=("auto", *PAIRINGS), fits=_pairing_fits,
+       labels={"auto": "auto (recommended)", **{k: p.label for k, p in PAIRINGS.items()}}),
+    _s("init_seed", int, "Network", "Weight seed", "Same seed, same starting weights.",
+       0, low=0, high=SEED_MAX, widget="number"),
+    _s("layer_activations", str, "Network", "Per-layer activations",
+       "Optional comma-separated activation per hidden layer, overriding the one above "
+       "(e.g. relu,relu,tanh).", "", advanced=True),
     # training
-    _s(
-        "optimizer",
-        str,
-        "Training",
-        "Optimiser",
-        "How gradients turn into weight updates.",
-        choices=tuple(OPTIMIZERS),
-    ),
-    _s(
-        "lr",
-        float,
-        "Training",
-        "Learning rate",
-        "Step size of each update; too large diverges or kills ReLU units, too small crawls.",
-        low=1e-5,
-        high=10.0,
-        log=True,
-        effect="live",
-    ),
-    _s(
-        "batch_size",
-        int,
-        "Training",
-        "Batch size",
-        "Training points per update step (capped at the training set's size).",
-        low=1,
-        high=5000,
-    ),
-    _s(
-        "l1",
-        float,
-        "Training",
-        "L1",
-        "Penalty on the absolute size of weights; pushes weights to exactly zero.",
-        low=0.0,
-        high=1.0,
-    ),
-    _s(
-        "l2",
-        float,
-        "Training",
-        "L2",
-        "Penalty on the squared size of weights (weight decay).",
-        low=0.0,
-        high=1.0,
-    ),
-    _s(
-        "device",
-        str,
-        "Training",
-        "Device",
-        "Where the network trains; falls back to CPU with a "
-        "reason when the chosen device is missing.",
-        choices=DEVICES,
-    ),
-    _s(
-        "probe_every",
-        int,
-        "Training",
-        "Probe every",
-        "Measure every k steps; 0 measures by training time instead (see probe_ms).",
-        low=0,
-        high=100_000,
-    ),
-    _s(
-        "probe_ms",
-        float,
-        "Training",
-        "Probe interval (ms)",
-        "With probe_every 0: milliseconds of training between measurements.",
-        low=10.0,
-        high=10_000.0,
-    ),
+    _s("optimizer", str, "Training", "Optimiser", "How gradients turn into weight updates.",
+       "sgd", choices=tuple(OPTIMIZERS), labels=OPTIMIZERS),
+    _s("lr", float, "Training", "Learning rate",
+       "Step size of each update; too large diverges or kills ReLU units, too small crawls.",
+       0.03, low=1e-5, high=10.0, grid=LR_GRID, effect="live"),
+    _s("batch_size", int, "Training", "Batch size",
+       "Training points per update step (capped at the training set's size).",
+       10, low=1, high=5000, grid=BATCH_GRID),
+    _s("l1", float, "Training", "L1 penalty",
+       "Penalty on the absolute size of weights; pushes weights to exactly zero.",
+       0.0, low=0.0, high=1.0, grid=PENALTY_GRID),
+    _s("l2", float, "Training", "L2 penalty",
+       "Penalty on the squared size of weights (weight decay).",
+       0.0, low=0.0, high=1.0, grid=PENALTY_GRID),
+    # where training runs and why a requested GPU is missing must stay in view: not hideable
+    _s("device", str, "Training", "Device",
+       "Where the network trains; falls back to CPU with a reason when the chosen device is "
+       "missing.", "cpu", choices=DEVICES, widget="radio", hideable=False),
+    _s("probe_every", int, "Training", "Probe every k steps (0 = by time)",
+       "Measure every k steps; 0 measures by training time instead (see probe_ms).",
+       0, low=0, high=100_000, widget="number", advanced=True),
+    _s("probe_ms", float, "Training", "Probe interval (ms)",
+       "With probe_every 0: milliseconds of training between measurements.",
+       100.0, low=10.0, high=10_000.0, widget="number", advanced=True),
     # display only: how the page shows the run, never what it computes
-    _s(
-        "dead_threshold",
-        float,
-        "Display",
-        "Dead-unit warning at",
-        "Warn when a layer's share of dead units passes this.",
-        low=0.05,
-        high=1.0,
-        effect="display",
-    ),
-    _s(
-        "log_loss",
-        bool,
-        "Display",
-        "Log-scale loss",
-        "Show the loss on a log scale, where late progress stays visible.",
-        effect="display",
-    ),
+    _s("log_loss", bool, "Display", "Log-scale loss",
+       "Show the loss on a log scale, where late progress stays visible.", False,
+       effect="display"),
+    _s("dead_threshold", float, "Display", "Dead-unit warning at",
+       "Warn when a layer's share of dead units passes this.", 0.25, low=0.05, high=1.0,
+       step=0.05, effect="display"),
 )
+# fmt: on
 SETTING = {s.key: s for s in SETTINGS}
+
+
+def _default(key: str) -> Any:
+    return SETTING[key].default
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that defines a run; two equal configs give the same trajectory on CPU."""
+    """Everything that defines a run; two equal configs give the same trajectory on CPU.
 
-    dataset: str = "circle"
-    n_points: int = 500
-    noise: float = 0.0
-    train_ratio: float = 0.5
-    n_classes: int = 3
-    data_seed: int = 0
-    activation: str = "tanh"
-    alpha: float | None = None
-    layer_activations: str = ""
-    depth: int = 2
-    width: int = 8
-    init: str = "xavier"
-    batch_norm: bool = False
-    pairing: str = "auto"
-    init_seed: int = 0
-    optimizer: str = "sgd"
-    lr: float = 0.03
-    batch_size: int = 10
-    l1: float = 0.0
-    l2: float = 0.0
-    device: str = "cpu"
-    probe_every: int = 0
-    probe_ms: float = 100.0
-    dead_threshold: float = 0.25
-    log_loss: bool = False
+    Each field's default is its setting's: the table is the one place they are written.
+    """
+
+    dataset: str = _default("dataset")
+    n_points: int = _default("n_points")
+    noise: float = _default("noise")
+    train_ratio: float = _default("train_ratio")
+    n_classes: int = _default("n_classes")
+    data_seed: int = _default("data_seed")
+    activation: str = _default("activation")
+    alpha: float | None = _default("alpha")
+    depth: int = _default("depth")
+    width: int = _default("width")
+    init: str = _default("init")
+    batch_norm: bool = _default("batch_norm")
+    pairing: str = _default("pairing")
+    init_seed: int = _default("init_seed")
+    layer_activations: str = _default("layer_activations")
+    optimizer: str = _default("optimizer")
+    lr: float = _default("lr")
+    batch_size: int = _default("batch_size")
+    l1: float = _default("l1")
+    l2: float = _default("l2")
+    device: str = _default("device")
+    probe_every: int = _default("probe_every")
+    probe_ms: float = _default("probe_ms")
+    log_loss: bool = _default("log_loss")
+    dead_threshold: float = _default("dead_threshold")
 
     def data_config(self) -> DataConfig:
         return DataConfig(
@@ -507,7 +417,7 @@ def from_query(params: Mapping[str, Any]) -> tuple[RunConfig, list[str]]:
             f"This link has settings version {version!r}; this app reads version "
             f"{SCHEMA_VERSION}. Settings were applied where they still make sense."
         )
-    unknown = sorted(k for k in params if k != "v" and k not in SETTING)
+    unknown = sorted(k for k in params if k not in LINK_KEYS and k not in SETTING)
     if unknown:
         notices.append(f"Ignored unknown link parameter(s): {', '.join(unknown)}.")
     values: dict[str, Any] = {}
@@ -541,3 +451,52 @@ def _first(value: Any) -> str:
 def config_dict(cfg: RunConfig) -> dict[str, Any]:
     """Plain dict for JSON records, with the schema version."""
     return {"schema_version": SCHEMA_VERSION, **asdict(cfg)}
+
+
+def parse_hide(text: str) -> tuple[tuple[str, ...], list[str]]:
+    """Read a link's `hide=` list (setting keys, group names, button names), with notices.
+
+    Group names expand to their hideable settings, so `hide=lr,Training` hides the whole group.
+    Names that are unknown or may not be hidden are dropped with a notice.
+    """
+    hidden: list[str] = []
+    notices: list[str] = []
+    groups = {g.lower(): g for g in GROUPS}
+    for name in (part.strip() for part in text.split(",")):
+        if not name:
+            continue
+        if name.lower() in groups:
+            group = groups[name.lower()]
+            hidden += [s.key for s in SETTINGS if s.group == group and s.hideable]
+        elif (name in SETTING and SETTING[name].hideable) or name in CONTROLS:
+            hidden.append(name)
+        elif name in SETTING:
+            notices.append(f"{name} cannot be hidden by a link; it stays visible.")
+        else:
+            known = ", ".join([*GROUPS, *CONTROLS])
+            notices.append(f"hide: unknown control {name!r} (use setting keys or {known}).")
+    return tuple(dict.fromkeys(hidden)), notices
+
+
+def hide_query(hidden: tuple[str, ...]) -> dict[str, str]:
+    """The `hide=` link parameter for `hidden`, or nothing when no control is hidden."""
+    return {"hide": ",".join(hidden)} if hidden else {}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A ready-made setup: settings over the defaults, controls to hide, and what to look at.
+
+    Its settings are link text, so a preset goes through exactly the validation and notices a
+    link does, and applying one is the same as opening its link.
+    """
+
+    key: str
+    title: str
+    note: str
+    settings: Mapping[str, str]
+    hide: tuple[str, ...] = ()
+
+    def query(self) -> dict[str, str]:
+        """The preset as link parameters."""
+        return {"v": str(SCHEMA_VERSION), **self.settings, **hide_query(self.hide)}

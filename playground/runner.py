@@ -1,9 +1,11 @@
 """Live training for one browser session: a worker thread that trains, commands in, snapshots out.
 
-The UI never touches the `Run` directly. It sends commands (play, pause, step, reset, set the
-learning rate) and reads `Snapshot`s: plain data copied under a lock, so a chart can never see a
-half-updated run. The worker trains in short slices and releases the lock between them, so a
-command takes effect within one slice (about 20 ms).
+The UI never touches the `Run` directly. It sends commands (play, pause, step, reset, apply a
+config) and reads `Snapshot`s: plain data copied under a lock, so a chart can never see a
+half-updated run, and a trainer could live in another process without a page noticing. What
+does not change during a run (the data points, the pairing's texts, the device) travels once per
+run as a `RunInfo` that every snapshot of the run shares. The worker trains in short slices and
+releases the lock between them, so a command takes effect within one slice (about 20 ms).
 
 Two guards protect a shared host: a process-wide cap on concurrently running trainers (a refused
 Play says so), and a heartbeat: a trainer whose page stopped polling pauses itself, so a closed
@@ -15,12 +17,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
+from playground import activations
+from playground.charts import points_frame
 from playground.config import SETTINGS, RunConfig, config_dict
 from playground.probes import LayerStats
 from playground.train import Divergence, Probe, Run
@@ -43,10 +47,48 @@ def running_trainers() -> int:
         return len(_running)
 
 
+@dataclass(frozen=True)
+class RunInfo:
+    """What a page shows about a run that stays fixed while it trains: sent once per run."""
+
+    task: str
+    class_names: list[str]
+    points: pd.DataFrame | None  # x1, x2, label, split for 2-D data, else None
+    pairing_label: str
+    pairing_note: str
+    pairing_warning: str | None
+    device: str
+    device_note: str | None
+    layer_keys: list[str]
+
+    @property
+    def layer_labels(self) -> list[str]:
+        return [activations.get(k).label for k in self.layer_keys]
+
+    @classmethod
+    def of(cls, run: Run) -> RunInfo:
+        data = run.data
+        points = None
+        if data.is_2d:
+            points = points_frame(data.x_train, data.y_train, data.x_test, data.y_test)
+        return cls(
+            task=run.task,
+            class_names=list(data.class_names),
+            points=points,
+            pairing_label=run.pairing.label,
+            pairing_note=run.pairing.note,
+            pairing_warning=run.pairing.warning,
+            device=run.device.type,
+            device_note=run.device_note,
+            layer_keys=[s.key for s in run.specs],
+        )
+
+
 @dataclass
 class Snapshot:
     """Everything a page shows, as plain data."""
 
+    info: RunInfo
     cfg: RunConfig
     playing: bool
     step: int
@@ -60,18 +102,18 @@ class Snapshot:
     boundary: dict[str, np.ndarray] | None
     divergence: Divergence | None
     message: str | None  # a one-off notice, e.g. a refused Play
-    device: str
-    device_note: str | None
-    task: str
-    layer_keys: list[str] = field(default_factory=list)
+
+    @property
+    def task(self) -> str:
+        return self.info.task
 
 
 class Trainer:
     """Owns a `Run` and the thread that trains it."""
 
     def __init__(self, cfg: RunConfig, boundary_resolution: int = 40) -> None:
-        torch.set_num_threads(1)  # tiny models: more threads only fight the web server for cores
         self.run = Run(cfg)
+        self.info = RunInfo.of(self.run)
         self.boundary_resolution = boundary_resolution
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -136,6 +178,29 @@ class Trainer:
         with self._lock:
             self.run.cfg = self.run.cfg.replace(**changes)
 
+    def apply(self, cfg: RunConfig) -> str | None:
+        """Make the run match `cfg` (already validated); says what that took.
+
+        "rebuilt": the network was built afresh and is paused at step 0; "lr": the learning
+        rate changed mid-run; "display": only how the run is drawn changed; None: nothing.
+        """
+        current = self.run.cfg
+        if cfg.needs_rebuild(current):
+            run = Run(cfg)  # built outside the lock: the old run keeps answering meanwhile
+            with self._lock:
+                self._stop_playing()
+                self.run, self.info = run, RunInfo.of(run)
+                self._message = None
+            return "rebuilt"
+        if cfg.lr != current.lr:
+            self.set_lr(cfg.lr)
+            self.set_display(cfg)
+            return "lr"
+        if cfg != current:
+            self.set_display(cfg)
+            return "display"
+        return None
+
     def export(self) -> tuple[str, dict[str, torch.Tensor], dict]:
         """History CSV, weights and config, copied under the lock: downloads run on a thread."""
         with self._lock:
@@ -177,6 +242,7 @@ class Trainer:
                 self._rate = (now, run.step_count, rate)
             message, self._message = self._message, None
             return Snapshot(
+                info=self.info,
                 cfg=run.cfg,
                 playing=self._playing,
                 step=run.step_count,
@@ -192,10 +258,6 @@ class Trainer:
                 boundary=run.boundary(self.boundary_resolution) if visuals else None,
                 divergence=run.diverged,
                 message=message,
-                device=str(run.device),
-                device_note=run.device_note,
-                task=run.task,
-                layer_keys=[s.key for s in run.specs],
             )
 
     # ---- worker -----------------------------------------------------------------------------

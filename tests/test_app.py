@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "playground_live.py")
+PAGE = str(ROOT / "pages" / "1_playground.py")
 
 
 @pytest.fixture(autouse=True)
@@ -153,10 +153,10 @@ def test_mistaken_pairing_carries_its_warning():
 
 def test_leaving_and_coming_back_keeps_the_settings():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.switch_page("pages/playground_live.py").run()
+    at.switch_page("pages/1_playground.py").run()
     at.slider(key="cfg_depth").set_value(4).run()
     at.switch_page("pages/home.py").run()
-    at.switch_page("pages/playground_live.py").run()
+    at.switch_page("pages/1_playground.py").run()
     assert not at.exception
     assert at.slider(key="cfg_depth").value == 4
 

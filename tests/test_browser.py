@@ -4,6 +4,7 @@ Skips (with the reason) where Debian's Chromium or Playwright is missing; the re
 still runs.
 """
 
+import contextlib
 import os
 import re
 import socket
@@ -39,8 +40,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def _serve(max_trainers: str = "1"):
+    """A fresh Streamlit server on a free port, as `streamlit run app.py` starts it."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -59,7 +61,7 @@ def server():
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "PLAYGROUND_MAX_TRAINERS": "1"},  # so the cap is easy to hit
+        env={**os.environ, "PLAYGROUND_MAX_TRAINERS": max_trainers},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -72,24 +74,55 @@ def server():
     else:
         proc.kill()
         pytest.fail("streamlit did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
-def browser(server):
+def server():
+    with _serve(max_trainers="1") as url:  # a cap of 1, so it is easy to hit
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        # The first page a fresh server sees registers the app's pages; opening a deep link
-        # first would show Streamlit's "page not found" notice over the right page.
-        page = b.new_page()
-        page.goto(server)
-        page.wait_for_selector('[data-testid="stApp"]')
-        page.get_by_text("Activation Playground").first.wait_for()
-        page.close()
         yield b
         b.close()
+
+
+def test_first_deep_link_on_a_fresh_server_opens_cleanly(browser):
+    """The link a teacher shares is often the first visit after a server start."""
+    with _serve() as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        dialogs = []
+        page.goto(f"{url}/playground?depth=3&activation=relu&hide=lr")
+        page.get_by_text("Inside the network").wait_for(timeout=60_000)
+        for _ in range(6):  # the notice would arrive with the first run's messages
+            dialogs.append(page.locator('[role="dialog"]').count())
+            page.wait_for_timeout(250)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "first-deep-link.png"))
+        assert dialogs == [0] * 6, "no 'page not found' dialog over the page"
+        assert "/playground?" in page.url and "hide=lr" in page.url
+        nav = page.locator('[data-testid="stSidebarNav"]').inner_text().split()
+        # the app's own navigation (titles, icons), not the folder's file names
+        assert {"Home", "Playground"} <= set(nav) and "app" not in nav, nav
+        assert "Activation Playground" in page.title()  # app.py's page config ran
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        depth = sidebar.locator('[data-testid="stSlider"]').filter(has_text="Hidden layers")
+        assert "3" in depth.inner_text()
+        assert sidebar.get_by_text("This link hides: Learning rate").count() == 1
+        assert (
+            sidebar.locator('[data-testid="stSlider"]').filter(has_text="Learning rate").count()
+            == 0
+        )
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.close()
 
 
 def _open(browser, url: str):

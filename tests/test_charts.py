@@ -341,6 +341,49 @@ def test_histogram_headers_default_to_layer_numbers_and_drop_broken_bins():
     assert sorted(set(rows["name"])) == ["layer 1 · relu", "layer 2 · elu"]
 
 
+def _kinds(spec: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A histogram's regular bins and its exact-zero rows."""
+    rows = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    return rows[rows["kind"] == "other values"], rows[rows["kind"] == "exactly 0"]
+
+
+def test_histogram_gives_exact_zeros_a_bar_of_their_own():
+    hist = _hist(3)
+    zeros = np.array([120.0, 0.0, 7.0])
+    spec = charts.histogram_chart(hist, "Activations", ["relu"] * 3, zeros=zeros).to_dict()
+    bins, zero = _kinds(spec)
+    assert len(bins) == 90 and len(zero) == 2  # one row per layer with a zero count
+    assert zero["layer"].tolist() == [1, 3] and zero["count"].tolist() == [120.0, 7.0]
+    assert (zero["start"] == 0).all()
+    assert zero["name"].tolist() == ["layer 1 · relu", "layer 3 · relu"]
+    np.testing.assert_allclose(bins[bins["layer"] == 2]["count"], hist[1][1])
+    bars, rule = spec["spec"]["layer"]
+    assert bars["mark"]["type"] == "rect" and rule["mark"]["type"] == "rule"
+    assert [b["transform"][0]["filter"] for b in (bars, rule)] == [
+        "(datum.kind === 'other values')",
+        "(datum.kind === 'exactly 0')",
+    ]
+    assert rule["encoding"]["x"]["field"] == "start"  # on the bins' x scale, at 0
+    for layer in (bars, rule):
+        color = layer["encoding"]["color"]
+        assert color["field"] == "kind" and color["scale"]["domain"] == charts.HIST_KINDS
+        assert len(set(color["scale"]["range"])) == 2
+    assert {t["field"] for t in rule["encoding"]["tooltip"]} == {"kind", "count"}
+
+
+def test_histogram_spec_is_the_same_with_and_without_zeros_present():
+    hist = _hist(2)
+    none = charts.histogram_chart(hist, "Activations", zeros=np.zeros(2)).to_dict()
+    some = charts.histogram_chart(hist, "Activations", zeros=np.array([0.0, 3.0])).to_dict()
+    assert _kinds(none)[1].empty and _kinds(some)[1]["count"].tolist() == [3.0]
+    assert _skeleton(none) == _skeleton(some)
+
+
+def test_histogram_zero_counts_must_match_the_layers():
+    with pytest.raises(ValueError, match="3 counts for 2 layers"):
+        charts.histogram_chart(_hist(2), "Activations", zeros=np.ones(3))
+
+
 # ---- per-layer lines and shares --------------------------------------------------------------
 
 
@@ -396,10 +439,44 @@ def test_share_chart_marks_exactly_the_bars_above_the_threshold():
     assert _rows(spec, 1)["threshold"].tolist() == [0.25]
 
 
+def test_share_chart_splits_dead_from_step_0_and_died_in_training():
+    values, from_start = np.array([0.5, 0.25]), np.array([0.125, 0.25])
+    spec = charts.layer_share_chart(values, 0.3, "Dead now", from_start=from_start).to_dict()
+    rows = _rows(spec, 0)
+    assert rows["layer"].tolist() == [1, 1, 2, 2]
+    assert rows["part"].tolist() == charts.PARTS * 2
+    assert rows["share"].tolist() == [0.125, 0.375, 0.25, 0.0]
+    assert rows["from_start"].tolist() == [0.125, 0.125, 0.25, 0.25]  # both shares in each tip
+    assert rows["in_training"].tolist() == [0.375, 0.375, 0.0, 0.0]
+    assert rows["value"].tolist() == [0.5, 0.5, 0.25, 0.25]
+    assert rows["state"].tolist() == ["over", "over", "ok", "ok"]
+    enc = spec["layer"][0]["encoding"]
+    assert enc["x"]["field"] == "share" and enc["x"]["stack"] == "zero"
+    assert enc["x"]["scale"]["domain"] == [0, 1]
+    assert enc["order"]["field"] == "order" and rows["order"].tolist() == [0, 1, 0, 1]
+    assert enc["opacity"]["field"] == "part"
+    assert enc["opacity"]["scale"]["domain"] == charts.PARTS
+    assert len(set(enc["opacity"]["scale"]["range"])) == 2
+    assert enc["color"]["scale"]["range"] == [charts.CALM, charts.WARNING]
+    tips = {t["field"] for t in enc["tooltip"]}
+    assert {"name", "value", "from_start", "in_training"} <= tips
+
+
+def test_share_chart_split_leaves_out_nan_layers_and_clips_from_start():
+    values, from_start = np.array([0.5, np.nan, 0.25]), np.array([0.75, 0.5, np.nan])
+    spec = charts.layer_share_chart(values, 0.3, "Dead now", from_start=from_start).to_dict()
+    rows = _rows(spec, 0)
+    assert rows["layer"].tolist() == [1, 1, 3, 3]
+    assert rows["share"].tolist() == [0.5, 0.0, 0.0, 0.25]  # at most the bar; NaN counts as 0
+    with pytest.raises(ValueError, match="1 shares for 3 layers"):
+        charts.layer_share_chart(values, 0.3, "Dead now", from_start=np.zeros(1))
+
+
 # ---- spec stability ---------------------------------------------------------------------------
 
 
 def _pair(build) -> tuple[dict, dict]:
+    """Two charts' specs; `to_dict` validates each against the Vega-Lite schema."""
     return build(0).to_dict(), build(1).to_dict()
 
 
@@ -418,11 +495,19 @@ BUILDERS = {
         _grid(5, 5, "regression", s), _points("regression", s), "regression", []
     ),
     "histogram": lambda s: charts.histogram_chart(_hist(2 + 3 * s, s), "Activations"),
+    "histogram-zeros": lambda s: charts.histogram_chart(
+        _hist(2 + 3 * s, s),
+        "Activations",
+        zeros=np.arange(2 + 3 * s) * s,  # none, then some
+    ),
     "lines": lambda s: charts.layer_lines_chart(
         _layer_frame(10 + 700 * s, 3, s), "grad_norm", "Gradient norms", log_scale=True
     ),
     "share": lambda s: charts.layer_share_chart(
         np.random.default_rng(s).uniform(0, 1, 3 + s), 0.2 + 0.3 * s, "Saturated units now"
+    ),
+    "share-split": lambda s: charts.layer_share_chart(
+        np.full(3 + s, 0.5), 0.2 + 0.3 * s, "Dead now", from_start=np.full(3 + s, 0.25 * s)
     ),
 }
 

@@ -9,23 +9,21 @@ import pytest
 
 from playground import activations
 from playground.config import (
+    CONTROLS,
+    GROUPS,
     SCHEMA_VERSION,
     SETTING,
     SETTINGS,
     ConfigError,
     RunConfig,
     from_query,
+    hide_query,
+    parse_hide,
     to_query,
 )
-from playground.data import (
-    BLOB_CLASSES_RANGE,
-    DATASETS,
-    NOISE_RANGE,
-    TOY_POINTS_RANGE,
-    TRAIN_RATIO_RANGE,
-    make_dataset,
-)
+from playground.data import DATASETS, make_dataset
 from playground.model import INITS, PAIRINGS
+from playground.presets import PRESETS
 
 DEFAULTS = RunConfig()
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
@@ -129,17 +127,83 @@ def test_choices_come_from_the_registries():
     assert SETTING["pairing"].choices == ("auto", *PAIRINGS)
 
 
-@pytest.mark.parametrize(
-    ("key", "data_range"),
-    [
-        ("n_points", TOY_POINTS_RANGE),
-        ("noise", NOISE_RANGE),
-        ("train_ratio", TRAIN_RATIO_RANGE),
-        ("n_classes", BLOB_CLASSES_RANGE),
-    ],
-)
-def test_data_ranges_agree_with_the_data_module(key, data_range):
-    assert (SETTING[key].low, SETTING[key].high) == data_range
+def test_config_defaults_are_the_tables():
+    for setting in SETTINGS:
+        assert getattr(DEFAULTS, setting.key) == setting.default, setting.key
+
+
+def test_every_setting_belongs_to_a_sidebar_group_and_has_help():
+    for setting in SETTINGS:
+        assert setting.group in GROUPS, setting.key
+        assert setting.label and setting.help.endswith("."), setting.key
+
+
+def test_grids_hold_only_allowed_values_and_include_the_default():
+    for setting in (s for s in SETTINGS if s.grid):
+        assert list(setting.grid) == sorted(setting.grid), setting.key
+        for value in setting.grid:
+            setting.check(value)
+        assert setting.default in setting.grid, setting.key
+
+
+def test_grid_options_add_a_linked_value_that_is_off_the_grid():
+    lr = SETTING["lr"]
+    assert lr.options({"lr": 0.03}) == list(lr.grid)
+    assert lr.options({"lr": 0.02}) == sorted([*lr.grid, 0.02])
+
+
+def test_choice_labels_name_every_choice():
+    for setting in (s for s in SETTINGS if s.labels):
+        assert set(setting.labels) == set(setting.choices), setting.key
+    assert SETTING["dataset"].label_of("spiral") == "Spiral (binary)"
+    assert SETTING["pairing"].label_of("auto") == "auto (recommended)"
+
+
+def test_pairing_options_follow_the_task():
+    options = SETTING["pairing"].options({"dataset": "blobs"})
+    assert options[0] == "auto"
+    assert {PAIRINGS[k].task for k in options[1:]} == {"multiclass"}
+    assert "bce_logits" in SETTING["pairing"].options({"dataset": "circle"})
+
+
+def test_classes_are_shown_only_for_blobs():
+    assert SETTING["n_classes"].shown({"dataset": "blobs"})
+    assert not SETTING["n_classes"].shown({"dataset": "circle"})
+    assert SETTING["depth"].shown({})
+
+
+# ---- hide flags and presets ---------------------------------------------------------------------
+def test_hide_takes_setting_keys_groups_and_buttons():
+    hidden, notices = parse_hide("lr,Training,play")
+    training = [s.key for s in SETTINGS if s.group == "Training" and s.hideable]
+    assert hidden == ("lr", *(k for k in training if k != "lr"), "play")
+    assert "device" not in hidden  # not hideable, even as part of its group
+    assert notices == []
+    assert set(CONTROLS) <= set(parse_hide(",".join(CONTROLS))[0])
+
+
+def test_hide_refuses_unknown_and_unhideable_names_with_notices():
+    hidden, notices = parse_hide("depth, bogus ,device,,")
+    assert hidden == ("depth",)
+    assert any("bogus" in n for n in notices)
+    assert any("device cannot be hidden" in n for n in notices)
+
+
+def test_hide_round_trips_and_is_not_an_unknown_link_parameter():
+    hidden = parse_hide("lr,Data")[0]
+    query = {**to_query(DEFAULTS), **hide_query(hidden)}
+    assert parse_hide(query["hide"])[0] == hidden
+    assert from_query(query) == (DEFAULTS, [])
+    assert hide_query(()) == {}
+
+
+@pytest.mark.parametrize("preset", PRESETS.values(), ids=lambda p: p.key)
+def test_presets_are_valid_links_that_apply_every_setting_they_name(preset):
+    cfg, notices = from_query(preset.query())
+    assert notices == []
+    for key, text in preset.settings.items():
+        assert getattr(cfg, key) == SETTING[key].parse(text)
+    assert parse_hide(preset.query().get("hide", ""))[0] == parse_hide(",".join(preset.hide))[0]
 
 
 # ---- Setting.parse / check / describe ---------------------------------------------------------

@@ -1,0 +1,201 @@
+"""Inside the network: per-layer histograms now, and per-layer measurements over training.
+
+Histograms arrive pre-counted from the probes (30 bins a layer, plus, after the activation, the
+count of values exactly 0, which ReLU-like units produce in bulk and which would otherwise hide in
+the first bin); line charts take the long (step, layer, value) history and colour layers by depth.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from playground.charts.base import (
+    DEPTH_SCHEME,
+    HIST_COLUMNS,
+    HIST_HEIGHT,
+    HIST_WIDTH,
+    INK,
+    TRAIN,
+    _cache,
+    _downsample_steps,
+    _finite,
+    _layer_names,
+    _layer_sort,
+    _nominal_color,
+    _over_steps,
+    _plain,
+    _with_data,
+)
+
+# a fixed colour domain: whether or not any layer has zeros, the spec is the same
+HIST_KINDS = ["other values", "exactly 0"]
+ZERO_WIDTH = 4  # pixels: the exact-zero bin is a line at x = 0, whatever the layer's range
+
+
+# ---- histograms -------------------------------------------------------------------------------
+def _hist_x(padding: int | None = None) -> alt.X:
+    scale = alt.Scale(zero=False, nice=False, padding=alt.Undefined if padding is None else padding)
+    return alt.X("start:Q", title="value", scale=scale)
+
+
+def _kind_color() -> alt.Color:
+    return _nominal_color("kind", HIST_KINDS, [TRAIN, INK])
+
+
+def _bins(zeros: bool) -> alt.Chart:
+    """The regular bins; with `zeros`, coloured by kind and drawn from the 'other values' rows.
+
+    With zeros the x scale is padded by the zero bar's width, so a bar at the edge of a layer's
+    range (ReLU: its left end) is not drawn over the axis.
+    """
+    mark = {"stroke": "white", "strokeWidth": 0.3}
+    encoding = {
+        "x": _hist_x(ZERO_WIDTH if zeros else None),
+        "x2": "end:Q",
+        "y": alt.Y("count:Q", title="count"),
+        "y2": alt.datum(0),
+        "tooltip": [
+            alt.Tooltip("start:Q", title="from", format=".3g"),
+            alt.Tooltip("end:Q", title="to", format=".3g"),
+            alt.Tooltip("count:Q", title="count", format=",.0f"),
+        ],
+    }
+    if not zeros:
+        return alt.Chart().mark_rect(color=TRAIN, **mark).encode(**encoding)
+    bars = alt.Chart().mark_rect(**mark).encode(color=_kind_color(), **encoding)
+    return bars.transform_filter(alt.datum.kind == HIST_KINDS[0])
+
+
+def _zero_bin() -> alt.Chart:
+    """The exact-zero count as a narrow bar at x = 0: a rule a few pixels wide at any zoom."""
+    return (
+        alt.Chart()
+        .mark_rule(strokeWidth=ZERO_WIDTH)
+        .encode(
+            x=_hist_x(ZERO_WIDTH),
+            y=alt.Y("count:Q", title="count"),
+            y2=alt.datum(0),
+            color=_kind_color(),
+            tooltip=[
+                alt.Tooltip("kind:N", title="value"),
+                alt.Tooltip("count:Q", title="count", format=",.0f"),
+            ],
+        )
+        .transform_filter(alt.datum.kind == HIST_KINDS[1])
+    )
+
+
+@_cache
+def _histogram_skeleton(title: str, zeros: bool) -> alt.FacetChart:
+    cell: alt.Chart | alt.LayerChart = _bins(zeros)
+    if zeros:
+        cell = alt.layer(cell, _zero_bin())
+    return (
+        cell.properties(width=HIST_WIDTH, height=HIST_HEIGHT)
+        .facet(
+            facet=alt.Facet(
+                "name:N", title=None, sort=_layer_sort(), header=alt.Header(labelFontSize=11)
+            ),
+            columns=HIST_COLUMNS,
+            title=title,
+            data=pd.DataFrame(),  # a facet chart needs data at its top; replaced on every use
+        )
+        .resolve_scale(x="independent")
+        .resolve_axis(x="independent")
+    )
+
+
+def _bins_frame(hist: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """layer, start, end, count: one row per bin, bins with non-finite numbers dropped."""
+    columns: dict[str, list[np.ndarray]] = {"layer": [], "start": [], "end": [], "count": []}
+    for i, (edges, counts) in enumerate(hist):
+        edges = np.asarray(edges, dtype=np.float64)
+        counts = np.asarray(counts, dtype=np.float64)
+        columns["layer"].append(np.full(len(counts), i + 1))
+        columns["start"].append(edges[:-1])
+        columns["end"].append(edges[1:])
+        columns["count"].append(counts)
+    frame = pd.DataFrame({k: np.concatenate(v) if v else np.empty(0) for k, v in columns.items()})
+    ok = np.isfinite(frame[["start", "end", "count"]].to_numpy(dtype=np.float64)).all(axis=1)
+    return frame[ok].reset_index(drop=True)
+
+
+def _zeros_frame(zeros: np.ndarray, n_layers: int) -> pd.DataFrame:
+    """One 'exactly 0' row at x = 0 for each layer with a positive, finite zero count."""
+    counts = np.asarray(zeros, dtype=np.float64).reshape(-1)
+    if len(counts) != n_layers:
+        raise ValueError(f"zeros has {len(counts)} counts for {n_layers} layers")
+    keep = np.flatnonzero(np.isfinite(counts) & (counts > 0))
+    return pd.DataFrame({"layer": keep + 1, "start": 0.0, "end": 0.0, "count": counts[keep]})
+
+
+def histogram_chart(
+    hist: list[tuple[np.ndarray, np.ndarray]],
+    title: str,
+    layer_labels: list[str] | None = None,
+    zeros: np.ndarray | None = None,
+) -> alt.FacetChart:
+    """One small histogram per layer from pre-counted bins, as `LayerStats.hist_pre/hist_post`.
+
+    `layer_labels` describe the layers (e.g. activation names): the headers read
+    'layer 1 · relu'. Each layer has its own x axis; bins with non-finite edges are dropped.
+    `zeros`: per layer, how many values were exactly 0 (and left out of the bins); each nonzero
+    count is drawn as its own dark bar at x = 0. The rows' `kind` ('other values' or 'exactly 0')
+    picks the colour, so the spec is the same whether or not any layer has zeros.
+    """
+    frame = _bins_frame(hist)
+    if zeros is not None:
+        zero_rows = _zeros_frame(zeros, len(hist))
+        frame["kind"] = HIST_KINDS[0]
+        zero_rows["kind"] = HIST_KINDS[1]
+        frame = pd.concat([frame, zero_rows], ignore_index=True)
+    names = np.asarray(_layer_names(len(hist), layer_labels), dtype=object)
+    frame.insert(1, "name", names[frame["layer"].to_numpy(int) - 1])
+    return _with_data(_histogram_skeleton(title, zeros is not None), frame)
+
+
+# ---- per-layer lines --------------------------------------------------------------------------
+@_cache
+def _layer_lines_skeleton(column: str, title: str, log_scale: bool, percent: bool) -> alt.Chart:
+    name = _plain(column)
+    if log_scale:
+        y = alt.Y("value:Q", title=name, scale=alt.Scale(type="log"))
+    elif percent:
+        y = alt.Y("value:Q", title=name, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"))
+    else:
+        y = alt.Y("value:Q", title=name)
+    color = alt.Color("layer:O", title="layer", scale=alt.Scale(scheme=DEPTH_SCHEME))
+    tips = [
+        alt.Tooltip("layer:O", title="layer"),
+        alt.Tooltip("value:Q", title=name, format=".1%" if percent else ".3g"),
+    ]
+    return _over_steps(title, y, color, tips)
+
+
+def layer_lines_chart(
+    frame: pd.DataFrame,
+    column: str,
+    title: str,
+    log_scale: bool = False,
+    percent: bool = False,
+) -> alt.Chart:
+    """One line per layer over training steps, coloured from shallow to deep.
+
+    `frame` is long: step, layer, <column> (as `Series.layer_frame` gives it); it is thinned to
+    at most 300 steps. Rows with NaN (a measure that does not apply) are dropped, and on a log
+    scale so are values <= 0. `percent`: a fraction, drawn on a fixed 0-100 % axis.
+    """
+    values = frame[column].to_numpy(dtype=np.float64)
+    ok = _finite(values, log_scale)
+    data = pd.DataFrame(
+        {
+            "step": frame["step"].to_numpy(dtype=np.float64)[ok],
+            "layer": frame["layer"].to_numpy().astype(np.int64)[ok],
+            "value": values[ok],
+        }
+    )
+    data = _downsample_steps(data).reset_index(drop=True)
+    skeleton = _layer_lines_skeleton(column, title, bool(log_scale), bool(percent))
+    return _with_data(skeleton, data)

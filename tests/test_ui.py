@@ -1,0 +1,213 @@
+"""The ui/ layer: a sidebar generated from the settings table, presets, hide flags, and the
+boundaries between pages, the Streamlit layer and the engine."""
+
+import ast
+import gc
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from playground import activations
+from playground.config import SETTING, SETTINGS, parse_hide
+from playground.presets import PRESETS
+from playground.runner import Trainer
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "1_playground.py")
+WIDGET_OF = {  # how each kind of setting is drawn, as AppTest names the element
+    "select": "selectbox",
+    "grid": "select_slider",
+    "slider": "slider",
+    "number": "number_input",
+    "toggle": "toggle",
+    "text": "text_input",
+    "radio": "radio",
+}
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def _page(**params: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _query(at: AppTest, key: str) -> str | None:
+    value = at.query_params.get(key)
+    return value[-1] if isinstance(value, list) else value
+
+
+def _live_config():
+    """The config the session's trainer runs (the session cache is out of a test's reach)."""
+    (trainer,) = [o for o in gc.get_objects() if isinstance(o, Trainer) and not o.closed]
+    return trainer.snapshot(visuals=False).cfg
+
+
+def _kind(setting) -> str:
+    from ui.settings import _widget_kind
+
+    return _widget_kind(setting)
+
+
+def _widgets(at: AppTest) -> dict[str, object]:
+    found = {}
+    for kind in set(WIDGET_OF.values()):
+        for w in getattr(at, kind):
+            if isinstance(w.key, str) and w.key.startswith("cfg_"):
+                found[w.key[4:]] = w
+    return found
+
+
+# ---- the sidebar is the table ----
+def test_every_setting_has_its_widget_with_the_tables_label_range_and_default():
+    at = _page(dataset="blobs", activation="leaky_relu")  # so classes and alpha are shown too
+    assert not at.exception
+    widgets = _widgets(at)
+    for setting in SETTINGS:
+        if setting.widget == "param":
+            w = widgets["alpha_leaky_relu"]
+            param = activations.get("leaky_relu").param
+            assert (w.min, w.max, w.value) == (param.low, param.high, param.default)
+            continue
+        w = widgets[setting.key]
+        assert type(w).__name__.lower().replace("_", "") == WIDGET_OF[_kind(setting)].replace(
+            "_", ""
+        ), setting.key
+        assert w.label == setting.label and w.help == setting.help, setting.key
+        expected = {"dataset": "blobs", "activation": "leaky_relu"}.get(setting.key)
+        assert w.value == (expected if expected is not None else setting.default), setting.key
+        if _kind(setting) in ("slider", "number"):
+            assert (w.min, w.max) == (setting.low, setting.high), setting.key
+        if _kind(setting) == "grid":
+            assert list(w.options) == [f"{v:g}" for v in setting.grid], setting.key
+        if _kind(setting) == "select":
+            values = {"dataset": "blobs"}
+            shown = [setting.label_of(c) for c in setting.options(values)]
+            assert list(w.options) == shown, setting.key
+
+
+def test_controls_shown_only_where_they_apply():
+    at = _page(dataset="circle", activation="tanh")
+    widgets = _widgets(at)
+    assert "n_classes" not in widgets  # blobs only
+    assert not any(k.startswith("alpha_") for k in widgets)  # tanh has no parameter
+
+
+def test_pairing_choices_follow_the_dataset_task():
+    at = _page(dataset="blobs")
+    options = at.selectbox(key="cfg_pairing").options
+    assert "Softmax + CrossEntropyLoss (mistake)" in options
+    assert "One logit + BCEWithLogitsLoss" not in options
+
+
+# ---- hide flags ----
+def test_a_hide_flag_hides_exactly_its_control_and_keeps_the_links_value():
+    shown = set(_widgets(_page()))
+    at = _page(hide="lr", lr="0.1")
+    assert not at.exception
+    assert shown - set(_widgets(at)) == {"lr"}
+    assert _query(at, "hide") == "lr" and _query(at, "lr") == "0.1"
+    at.button(key="step").click().run()
+    assert _live_config().lr == 0.1
+    assert any("This link hides: Learning rate" in c.value for c in at.caption)
+
+
+def test_a_group_and_buttons_can_be_hidden_and_shown_again():
+    at = _page(hide="Training,play,downloads")
+    hidden = set(parse_hide("Training")[0])
+    assert not hidden & set(_widgets(at))
+    assert "device" in _widgets(at)  # not hideable: where training runs stays in view
+    keys = {b.key for b in at.button}
+    assert "play" not in keys and "step" in keys
+    assert not any(e.label == "Downloads" for e in at.expander)
+    at.button(key="show_all").click().run()
+    assert hidden <= set(_widgets(at)) and "play" in {b.key for b in at.button}
+    assert _query(at, "hide") is None
+
+
+def test_a_bad_hide_flag_gets_a_notice_and_hides_nothing_else():
+    at = _page(hide="bogus")
+    assert not at.exception
+    assert any("bogus" in w.value for w in at.warning)
+    assert "lr" in _widgets(at)
+
+
+# ---- presets ----
+def test_a_preset_applied_mid_session_changes_the_run_and_the_url():
+    at = _page()
+    for _ in range(2):
+        at.button(key="step").click().run()
+    preset = PRESETS["dying_relu"]
+    at.selectbox(key="preset_pick").set_value(preset.key).run()
+    assert not at.exception
+    for key, text in preset.settings.items():
+        assert _query(at, key) == text or float(_query(at, key)) == float(text), key
+    assert at.selectbox(key="cfg_activation").value == "relu"
+    assert at.select_slider(key="cfg_lr").value == 1.0
+    assert next(m.value for m in at.metric if m.label == "Step") == "0"  # rebuilt
+    cfg = _live_config()
+    assert (cfg.dataset, cfg.activation, cfg.lr, cfg.depth) == ("spiral", "relu", 1.0, 4)
+    assert any(preset.title in i.value for i in at.info)
+    assert at.selectbox(key="preset_pick").value is None  # ready to pick again
+
+
+def test_a_preset_with_hide_flags_hides_them_and_its_note_goes_after_a_rebuild():
+    at = _page()
+    at.selectbox(key="preset_pick").set_value("vanishing_sigmoid").run()
+    assert "dataset" not in _widgets(at) and _query(at, "hide") == ",".join(parse_hide("Data")[0])
+    assert any("Vanishing gradients" in i.value for i in at.info)
+    at.select_slider(key="cfg_lr").set_value(0.3).run()  # live change: the note stays
+    assert any("Vanishing gradients" in i.value for i in at.info)
+    at.slider(key="cfg_depth").set_value(3).run()
+    assert not any("Vanishing gradients" in i.value for i in at.info)
+
+
+# ---- boundaries ----
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_no_engine_module_imports_streamlit_or_the_ui():
+    modules = sorted((ROOT / "playground").rglob("*.py"))
+    assert len(modules) > 10
+    for path in modules:
+        for name in _imports(path):
+            assert name.split(".")[0] not in ("streamlit", "ui"), f"{path.name} imports {name}"
+
+
+def test_pages_are_thin_and_do_not_import_the_engine_internals():
+    for path in sorted((ROOT / "pages").glob("*.py")):
+        assert len(path.read_text().splitlines()) <= 150, path.name
+        for name in _imports(path):
+            assert name not in ("playground.model", "playground.data", "playground.train"), (
+                f"{path.name} imports {name}"
+            )
+
+
+def test_no_page_or_panel_reaches_into_the_run():
+    for path in [*sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute):
+                assert node.attr != "run", f"{path.name} line {node.lineno} touches .run"
+
+
+def test_every_setting_is_drawn_by_a_known_widget():
+    for setting in SETTINGS:
+        assert _kind(setting) in WIDGET_OF or setting.widget == "param", setting.key
+    assert SETTING["device"].hideable is False

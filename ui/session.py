@@ -1,0 +1,161 @@
+"""This tab's trainer: created per browser session, driven by commands, read through snapshots.
+
+A page calls `sync(cfg)` with the sidebar's config, draws `controls`, hands a drawing function
+to `live` (a fragment that polls snapshots only while training) and offers `downloads`. Nothing
+here reaches into the run: the trainer's commands and snapshots are the whole contract, so the
+trainer could live in another process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import streamlit as st
+from safetensors.torch import save as safetensors_bytes
+
+from playground import configure_torch
+from playground.config import RunConfig, hide_query, to_query
+from playground.runner import MAX_RUNNING, Snapshot, Trainer
+from ui.settings import hidden
+
+REFRESH_S = 0.5  # chart refresh while playing: 2 Hz leaves the trainer most of the GIL
+
+configure_torch()
+
+
+class TrainerBox:
+    """Holds this session's trainer; released (thread stopped) when the session ends."""
+
+    def __init__(self) -> None:
+        self.trainer: Trainer | None = None
+
+    def close(self) -> None:
+        if self.trainer is not None:
+            self.trainer.close()
+
+
+@st.cache_resource(scope="session", on_release=TrainerBox.close, show_spinner=False)
+def session_box() -> TrainerBox:
+    return TrainerBox()
+
+
+def sync(cfg: RunConfig) -> Trainer | None:
+    """Make the trainer match the settings; bad settings leave the current run alone."""
+    box = session_box()
+    problems = cfg.problems()
+    if problems:
+        for _, message in problems:
+            st.error(
+                f"Not applied: {message}. The current run is unchanged.", icon=":material/warning:"
+            )
+        return box.trainer
+    query = {**to_query(cfg), **hide_query(hidden())}
+    if st.query_params.to_dict() != query:
+        st.query_params.from_dict(query)
+    if box.trainer is None or box.trainer.closed:
+        box.trainer = Trainer(cfg)
+        return box.trainer
+    change = box.trainer.apply(cfg)
+    if change == "rebuilt":
+        st.toast(
+            "Settings changed: the network was rebuilt and training starts from step 0.",
+            icon=":material/restart_alt:",
+        )
+    elif change == "lr":
+        st.toast(f"Learning rate is now {cfg.lr:g}, applied mid-run.", icon=":material/tune:")
+    return box.trainer
+
+
+def controls(trainer: Trainer) -> None:
+    """Play/Pause, Step, Reset: buttons outside the live fragment, so a click reruns the page."""
+    hide = hidden()
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 3])
+    if "play" not in hide:
+        label, icon, command, tip = (
+            ("Pause", ":material/pause:", trainer.pause, "Stop training; the run is kept.")
+            if trainer.playing
+            else (
+                "Play",
+                ":material/play_arrow:",
+                trainer.play,
+                "Train continuously and watch the charts move.",
+            )
+        )
+        c1.button(label, key=label.lower(), type="primary", icon=icon, on_click=command, help=tip)
+    if "step" not in hide:
+        c2.button(
+            "Step",
+            key="step",
+            icon=":material/skip_next:",
+            disabled=trainer.playing,
+            on_click=trainer.step,
+            help="One update on one batch, then measure everything.",
+        )
+    if "reset" not in hide:
+        c3.button(
+            "Reset",
+            key="reset",
+            icon=":material/restart_alt:",
+            on_click=trainer.reset,
+            help="Back to step 0 with the same starting weights.",
+        )
+    c4.caption(
+        f"Trains on the server's {trainer.info.device.upper()}; up to {MAX_RUNNING} runs at "
+        "once on this server."
+    )
+
+
+def live(trainer: Trainer, draw: Callable[[Snapshot], None]) -> None:
+    """Redraw `draw(snapshot)` a few times a second while training, once when paused."""
+    st.session_state["drawn_playing"] = trainer.playing
+
+    @st.fragment(run_every=REFRESH_S if trainer.playing else None)
+    def tick() -> None:
+        snap = trainer.snapshot()
+        if snap.message:  # kept across the rerun below, which would otherwise swallow it
+            st.session_state["trainer_message"] = snap.message
+        if snap.playing != st.session_state["drawn_playing"]:
+            st.rerun(scope="app")  # it stopped by itself (diverged, heartbeat): redraw buttons
+        message = st.session_state.pop("trainer_message", None)
+        if message:
+            st.info(message)
+        if snap.divergence is not None:
+            st.error(snap.divergence.message(), icon=":material/error:")
+        draw(snap)
+
+    tick()
+
+
+def downloads(trainer: Trainer) -> None:
+    """History, weights and config, copied under the trainer's lock when clicked."""
+    if "downloads" in hidden():
+        return
+    with st.expander("Downloads"):
+        c1, c2, c3 = st.columns(3)
+        c1.download_button(
+            "History (CSV)",
+            data=lambda: trainer.export()[0],
+            file_name="history.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="dl_csv",
+            help="Every probe: losses, accuracy, per-layer statistics.",
+        )
+        c2.download_button(
+            "Weights (safetensors)",
+            data=lambda: safetensors_bytes(trainer.export()[1]),
+            file_name="weights.safetensors",
+            on_click="ignore",
+            key="dl_weights",
+            help="The trained weights, loadable with safetensors.torch.load.",
+        )
+        c3.download_button(
+            "Config (JSON)",
+            data=lambda: json.dumps(trainer.export()[2], indent=2),
+            file_name="config.json",
+            mime="application/json",
+            on_click="ignore",
+            key="dl_cfg",
+            help="The exact settings, seeds included.",
+        )

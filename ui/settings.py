@@ -1,0 +1,255 @@
+"""The settings sidebar, generated from the settings table, and the link <-> session round trip.
+
+Every widget's label, range, grid, choices, help and visibility come from `playground.config`;
+nothing here knows a value list of its own. The settings live in one plain session dict, so a
+control that is not drawn (hidden by a link, another page visited, the blobs-only slider) keeps
+its value, and links and presets go through one path with one set of notices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import streamlit as st
+
+from playground import activations
+from playground.config import (
+    GROUPS,
+    SETTING,
+    SETTINGS,
+    Preset,
+    RunConfig,
+    Setting,
+    from_query,
+    parse_hide,
+)
+from playground.data import DATASETS
+from playground.presets import PRESETS
+from playground.train import available_devices
+
+VALUES, HIDDEN, NOTICES, NOTE, ALPHAS = "settings", "hidden", "notices", "preset_note", "alphas"
+
+
+def widget_key(name: str) -> str:
+    return f"cfg_{name}"
+
+
+def _alpha_key(act: str) -> str:
+    return widget_key(f"alpha_{act}")
+
+
+# ---- links and presets ------------------------------------------------------------------------
+def apply_link(params: Mapping[str, Any], note: tuple[str, str] | None = None) -> None:
+    """Make the session's settings those of a link (or preset), with notices for what was not
+    applied. Runs before widgets are drawn (first run, or a widget callback)."""
+    cfg, notices = from_query(params)
+    unavailable = available_devices().get(cfg.device)
+    if unavailable:
+        notices.append(unavailable)
+        cfg = cfg.replace(device="cpu")
+    if "alpha" in params and activations.get(cfg.activation).param is None:
+        notices.append(f"alpha does not apply to {cfg.activation}; ignored.")
+    hide = params.get("hide", "")
+    hidden, hide_notices = parse_hide(hide[-1] if isinstance(hide, list) else str(hide))
+    values = asdict(cfg)
+    st.session_state[VALUES] = values
+    st.session_state[HIDDEN] = hidden
+    st.session_state[NOTICES] = (cfg, notices + hide_notices)
+    st.session_state[NOTE] = (cfg, note) if note else None
+    for name, value in values.items():
+        st.session_state[widget_key(name)] = value
+    st.session_state[ALPHAS] = {} if cfg.alpha is None else {cfg.activation: cfg.alpha}
+    for act in activations.HIDDEN_KEYS:  # each activation's parameter starts from the link's
+        st.session_state.pop(_alpha_key(act), None)
+
+
+def apply_preset(preset: Preset) -> None:
+    """Open a preset as if it were a link: same validation, same notices, reflected in the URL."""
+    apply_link(preset.query(), note=(preset.title, preset.note))
+
+
+def hidden() -> tuple[str, ...]:
+    return st.session_state.get(HIDDEN, ())
+
+
+def show_notices(cfg: RunConfig) -> None:
+    """Link notices and a preset's note, kept on screen until the run is rebuilt otherwise."""
+    issued = st.session_state.get(NOTICES)
+    if issued and not cfg.needs_rebuild(issued[0]):
+        for notice in issued[1]:
+            st.warning(f"Link: {notice}", icon=":material/link:")
+    note = st.session_state.get(NOTE)
+    if note and not cfg.needs_rebuild(note[0]):
+        title, text = note[1]
+        st.info(f"**{title}.** {text}", icon=":material/school:")
+
+
+# ---- the sidebar --------------------------------------------------------------------------------
+def sidebar() -> RunConfig:
+    """Draw every visible setting and return the config they describe (not yet validated)."""
+    if VALUES not in st.session_state:
+        apply_link(st.query_params.to_dict())
+    values: dict[str, Any] = st.session_state[VALUES]
+    sb = st.sidebar
+    _preset_picker(sb)
+    _hidden_note(sb)
+    shown = [s for s in SETTINGS if s.key not in hidden()]
+    for group in GROUPS:
+        group_settings = [s for s in shown if s.group == group and not s.advanced]
+        if group_settings:
+            sb.header(group)
+        for setting in group_settings:
+            _draw(sb, setting, values)
+    advanced = [s for s in shown if s.advanced]
+    if advanced:
+        with sb.expander("Advanced"):
+            for setting in advanced:
+                _draw(st, setting, values)
+    return RunConfig(**values)
+
+
+def _preset_picker(where: Any) -> None:
+    where.selectbox(
+        "Scenario",
+        list(PRESETS),
+        index=None,
+        placeholder="Start from a scenario…",
+        format_func=lambda k: PRESETS[k].title,
+        key="preset_pick",
+        on_change=_picked,
+        help="Loads a ready-made setup with a note on what to watch; your current settings "
+        "are replaced (the link changes with them).",
+    )
+
+
+def _picked() -> None:
+    key = st.session_state.get("preset_pick")
+    if key in PRESETS:
+        apply_preset(PRESETS[key])
+    st.session_state["preset_pick"] = None
+
+
+def _hidden_note(where: Any) -> None:
+    if not hidden():
+        return
+    names = ", ".join(SETTING[k].label if k in SETTING else k for k in hidden())
+    where.caption(f"This link hides: {names}. Their values still apply.")
+    where.button("Show all controls", key="show_all", on_click=_show_all)
+
+
+def _show_all() -> None:
+    st.session_state[HIDDEN] = ()
+
+
+def _draw(where: Any, setting: Setting, values: dict[str, Any]) -> None:
+    """One setting's widget; its value goes back into `values`."""
+    if not setting.shown(values):
+        return
+    key = widget_key(setting.key)
+    if key not in st.session_state:  # not drawn last run: restore from the settings dict
+        st.session_state[key] = values[setting.key]
+    if setting.widget == "param":
+        values[setting.key] = _alpha(where, values["activation"])
+        return
+    widget = _WIDGETS[_widget_kind(setting)]
+    values[setting.key] = widget(where, setting, values, key)
+    if setting.key == "dataset":
+        where.caption(DATASETS[values["dataset"]].help)
+
+
+def _widget_kind(s: Setting) -> str:
+    if s.widget:
+        return s.widget
+    if s.choices:
+        return "select"
+    if s.grid:
+        return "grid"
+    if s.kind is bool:
+        return "toggle"
+    if s.kind is str:
+        return "text"
+    return "slider"
+
+
+def _select(where: Any, s: Setting, values: dict[str, Any], key: str) -> Any:
+    options = s.options(values)
+    if st.session_state[key] not in options:  # e.g. a pairing for the previous dataset's task
+        st.session_state[key] = options[0]
+    return where.selectbox(s.label, options, key=key, format_func=s.label_of, help=s.help)
+
+
+def _grid(where: Any, s: Setting, values: dict[str, Any], key: str) -> Any:
+    options = s.options({**values, s.key: st.session_state[key]})
+    return where.select_slider(
+        s.label, options, key=key, format_func=lambda v: f"{v:g}", help=s.help
+    )
+
+
+def _ranged(widget_name: str) -> Any:
+    def draw(where: Any, s: Setting, values: dict[str, Any], key: str) -> Any:
+        low, high = (s.low, s.high) if s.kind is float else (int(s.low), int(s.high))
+        extra = {"step": s.step} if s.step is not None else {}
+        return getattr(where, widget_name)(s.label, low, high, key=key, help=s.help, **extra)
+
+    return draw
+
+
+def _toggle(where: Any, s: Setting, values: dict[str, Any], key: str) -> Any:
+    return where.toggle(s.label, key=key, help=s.help)
+
+
+def _text(where: Any, s: Setting, values: dict[str, Any], key: str) -> Any:
+    return where.text_input(s.label, key=key, help=s.help)
+
+
+def _radio(where: Any, s: Setting, values: dict[str, Any], key: str) -> Any:
+    """The device: usable ones to pick from, missing ones shown disabled with the reason."""
+    devices = available_devices()
+    usable = [d for d in s.options(values) if devices.get(d) is None]
+    if st.session_state[key] not in usable:
+        st.session_state[key] = usable[0]
+    value = where.radio(s.label, usable, key=key, horizontal=True, help=s.help)
+    for name, why in devices.items():
+        if why is not None:
+            where.checkbox(
+                f"{name.upper()}: not available",
+                value=False,
+                disabled=True,
+                help=why.split(";")[0] + ".",
+                key=f"no_{name}",
+            )
+    return value
+
+
+_WIDGETS = {
+    "select": _select,
+    "grid": _grid,
+    "slider": _ranged("slider"),
+    "number": _ranged("number_input"),
+    "toggle": _toggle,
+    "text": _text,
+    "radio": _radio,
+}
+
+
+def _alpha(where: Any, act: str) -> float | None:
+    """The activation's own parameter, remembered per activation; None means its default."""
+    param = activations.get(act).param
+    if param is None:
+        return None
+    key = _alpha_key(act)
+    alphas = st.session_state.setdefault(ALPHAS, {})
+    if key not in st.session_state:
+        st.session_state[key] = alphas.get(act, param.default)
+    value = where.number_input(
+        f"{param.name} ({activations.get(act).label})",
+        param.low,
+        param.high,
+        step=0.01,
+        key=key,
+        help=param.help,
+    )
+    alphas[act] = value
+    return None if value == param.default else value
