@@ -121,3 +121,36 @@ def test_export_gives_the_history_weights_and_config(trainers):
     for k, v in t.run.model.state_dict().items():
         assert torch.equal(restored[k], v), k
     assert cfg["schema_version"] == 1 and cfg["dataset"] == "circle"
+
+
+def test_what_stays_fixed_travels_once_per_run(trainers):
+    t = trainers(CFG.replace(dataset="moons"))
+    first, second = t.snapshot(), t.snapshot()
+    assert first.info is second.info  # the data points are not rebuilt per refresh
+    points = first.info.points
+    n_train = len(t.run.data.y_train)
+    assert (points["split"] == "train").sum() == n_train
+    assert points[points["split"] == "train"]["x1"].tolist() == pytest.approx(
+        t.run.data.x_train[:, 0].tolist()
+    )
+    assert first.info.layer_keys == ["tanh", "tanh"] and first.info.device == "cpu"
+    assert first.info.pairing_label == "One logit + BCEWithLogitsLoss"
+    assert trainers(CFG.replace(dataset="iris")).snapshot().info.points is None  # not 2-D
+
+
+def test_apply_says_what_a_new_config_took(trainers):
+    t = trainers()
+    t.step(3)
+    assert t.apply(CFG) is None
+    assert t.apply(CFG.replace(log_loss=True)) == "display"
+    assert t.snapshot(visuals=False).step == 3
+    assert t.apply(CFG.replace(log_loss=True, lr=0.1)) == "lr"
+    snap = t.snapshot(visuals=False)
+    assert (snap.step, snap.cfg.lr, snap.cfg.log_loss) == (3, 0.1, True)
+    old_info = snap.info
+    t.play()
+    assert t.apply(CFG.replace(depth=3)) == "rebuilt"
+    snap = t.snapshot(visuals=False)
+    assert not t.playing and runner.running_trainers() == 0
+    assert snap.step == 0 and snap.cfg.depth == 3 and snap.info is not old_info
+    assert snap.info.layer_keys == ["tanh"] * 3

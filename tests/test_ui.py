@@ -15,7 +15,8 @@ from playground.presets import PRESETS
 from playground.runner import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "1_playground.py")
+PAGE_NAME = "pages/1_playground.py"
+PAGE = str(ROOT / PAGE_NAME)
 WIDGET_OF = {  # how each kind of setting is drawn, as AppTest names the element
     "select": "selectbox",
     "grid": "select_slider",
@@ -134,6 +135,13 @@ def test_a_group_and_buttons_can_be_hidden_and_shown_again():
     assert _query(at, "hide") is None
 
 
+def test_a_scenario_link_opened_fresh_shows_its_note():
+    at = _page(**PRESETS["dying_relu"].query())
+    assert not at.exception and not at.warning
+    assert any("Dying ReLU" in i.value for i in at.info)
+    assert _page(preset="nope").warning[0].value.startswith("Link: unknown scenario 'nope'")
+
+
 def test_a_bad_hide_flag_gets_a_notice_and_hides_nothing_else():
     at = _page(hide="bogus")
     assert not at.exception
@@ -165,10 +173,12 @@ def test_a_preset_with_hide_flags_hides_them_and_its_note_goes_after_a_rebuild()
     at.selectbox(key="preset_pick").set_value("vanishing_sigmoid").run()
     assert "dataset" not in _widgets(at) and _query(at, "hide") == ",".join(parse_hide("Data")[0])
     assert any("Vanishing gradients" in i.value for i in at.info)
+    assert _query(at, "preset") == "vanishing_sigmoid"  # a copied link shows the note too
     at.select_slider(key="cfg_lr").set_value(0.3).run()  # live change: the note stays
     assert any("Vanishing gradients" in i.value for i in at.info)
     at.slider(key="cfg_depth").set_value(3).run()
     assert not any("Vanishing gradients" in i.value for i in at.info)
+    assert _query(at, "preset") is None
 
 
 # ---- boundaries ----
@@ -211,3 +221,22 @@ def test_every_setting_is_drawn_by_a_known_widget():
     for setting in SETTINGS:
         assert _kind(setting) in WIDGET_OF or setting.widget == "param", setting.key
     assert SETTING["device"].hideable is False
+
+
+def test_a_scenario_link_from_home_applies_mid_session_and_plain_navigation_keeps_settings():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    links = [p for p in at.get("page_link") if p.proto.label == PRESETS["tiny_init"].title]
+    assert links, "home lists the scenarios"
+    at.switch_page(PAGE_NAME).run()
+    at.slider(key="cfg_depth").set_value(5).run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE_NAME).run()  # plain navigation: no parameters, settings kept
+    assert at.slider(key="cfg_depth").value == 5
+    at.switch_page("pages/home.py").run()
+    for key, value in PRESETS["tiny_init"].query().items():
+        at.query_params[key] = value
+    at.switch_page(PAGE_NAME).run()  # as its page link does
+    assert not at.exception
+    assert at.slider(key="cfg_depth").value == 8
+    assert at.selectbox(key="cfg_init").value == "small"
+    assert any("Weights too small" in i.value for i in at.info)

@@ -15,9 +15,9 @@ import streamlit as st
 from safetensors.torch import save as safetensors_bytes
 
 from playground import configure_torch
-from playground.config import RunConfig, hide_query, to_query
+from playground.config import RunConfig
 from playground.runner import MAX_RUNNING, Snapshot, Trainer
-from ui.settings import hidden
+from ui.settings import hidden, write_link
 
 REFRESH_S = 0.5  # chart refresh while playing: 2 Hz leaves the trainer most of the GIL
 
@@ -50,9 +50,7 @@ def sync(cfg: RunConfig) -> Trainer | None:
                 f"Not applied: {message}. The current run is unchanged.", icon=":material/warning:"
             )
         return box.trainer
-    query = {**to_query(cfg), **hide_query(hidden())}
-    if st.query_params.to_dict() != query:
-        st.query_params.from_dict(query)
+    write_link(cfg)
     if box.trainer is None or box.trainer.closed:
         box.trainer = Trainer(cfg)
         return box.trainer

@@ -23,13 +23,16 @@ from playground.config import (
     RunConfig,
     Setting,
     from_query,
+    hide_query,
     parse_hide,
+    to_query,
 )
 from playground.data import DATASETS
 from playground.presets import PRESETS
 from playground.train import available_devices
 
-VALUES, HIDDEN, NOTICES, NOTE, ALPHAS = "settings", "hidden", "notices", "preset_note", "alphas"
+VALUES, HIDDEN, NOTICES, NOTE = "settings", "hidden", "notices", "preset_note"
+ALPHAS, WRITTEN = "alphas", "written_link"
 
 
 def widget_key(name: str) -> str:
@@ -41,23 +44,25 @@ def _alpha_key(act: str) -> str:
 
 
 # ---- links and presets ------------------------------------------------------------------------
-def apply_link(params: Mapping[str, Any], note: tuple[str, str] | None = None) -> None:
+def apply_link(params: Mapping[str, Any]) -> None:
     """Make the session's settings those of a link (or preset), with notices for what was not
     applied. Runs before widgets are drawn (first run, or a widget callback)."""
     cfg, notices = from_query(params)
+    preset = _param(params, "preset")
+    if preset and preset not in PRESETS:
+        notices.append(f"unknown scenario {preset!r}; its settings were applied as they are.")
     unavailable = available_devices().get(cfg.device)
     if unavailable:
         notices.append(unavailable)
         cfg = cfg.replace(device="cpu")
     if "alpha" in params and activations.get(cfg.activation).param is None:
         notices.append(f"alpha does not apply to {cfg.activation}; ignored.")
-    hide = params.get("hide", "")
-    hidden, hide_notices = parse_hide(hide[-1] if isinstance(hide, list) else str(hide))
+    hidden, hide_notices = parse_hide(_param(params, "hide"))
     values = asdict(cfg)
     st.session_state[VALUES] = values
     st.session_state[HIDDEN] = hidden
     st.session_state[NOTICES] = (cfg, notices + hide_notices)
-    st.session_state[NOTE] = (cfg, note) if note else None
+    st.session_state[NOTE] = (cfg, PRESETS[preset]) if preset in PRESETS else None
     for name, value in values.items():
         st.session_state[widget_key(name)] = value
     st.session_state[ALPHAS] = {} if cfg.alpha is None else {cfg.activation: cfg.alpha}
@@ -67,11 +72,42 @@ def apply_link(params: Mapping[str, Any], note: tuple[str, str] | None = None) -
 
 def apply_preset(preset: Preset) -> None:
     """Open a preset as if it were a link: same validation, same notices, reflected in the URL."""
-    apply_link(preset.query(), note=(preset.title, preset.note))
+    apply_link(preset.query())
+
+
+def _param(params: Mapping[str, Any], key: str) -> str:
+    """One link parameter as text (the last one when it was given several times)."""
+    value = params.get(key, "")
+    return str(value[-1]) if isinstance(value, list | tuple) and value else str(value or "")
+
+
+def _active_preset(cfg: RunConfig) -> Preset | None:
+    """The scenario whose note still applies: none once the run was rebuilt otherwise."""
+    note = st.session_state.get(NOTE)
+    return note[1] if note and not cfg.needs_rebuild(note[0]) else None
 
 
 def hidden() -> tuple[str, ...]:
     return st.session_state.get(HIDDEN, ())
+
+
+def write_link(cfg: RunConfig) -> None:
+    """Put the running config (and hide flags) in the URL, so the address bar is the link."""
+    query = {**to_query(cfg), **hide_query(hidden())}
+    preset = _active_preset(cfg)
+    if preset is not None:  # a copied link shows the scenario's note too
+        query["preset"] = preset.key
+    st.session_state[WRITTEN] = query
+    if st.query_params.to_dict() != query:
+        st.query_params.from_dict(query)
+
+
+def _arrived_with_a_new_link(params: Mapping[str, Any]) -> bool:
+    """A first visit, or navigation that brought parameters this page did not write (a
+    scenario link from another page); plain navigation without parameters keeps the settings."""
+    if VALUES not in st.session_state:
+        return True
+    return bool(params) and params != st.session_state.get(WRITTEN)
 
 
 def show_notices(cfg: RunConfig) -> None:
@@ -80,17 +116,17 @@ def show_notices(cfg: RunConfig) -> None:
     if issued and not cfg.needs_rebuild(issued[0]):
         for notice in issued[1]:
             st.warning(f"Link: {notice}", icon=":material/link:")
-    note = st.session_state.get(NOTE)
-    if note and not cfg.needs_rebuild(note[0]):
-        title, text = note[1]
-        st.info(f"**{title}.** {text}", icon=":material/school:")
+    preset = _active_preset(cfg)
+    if preset is not None:
+        st.info(f"**{preset.title}.** {preset.note}", icon=":material/school:")
 
 
 # ---- the sidebar --------------------------------------------------------------------------------
 def sidebar() -> RunConfig:
     """Draw every visible setting and return the config they describe (not yet validated)."""
-    if VALUES not in st.session_state:
-        apply_link(st.query_params.to_dict())
+    params = st.query_params.to_dict()
+    if _arrived_with_a_new_link(params):
+        apply_link(params)
     values: dict[str, Any] = st.session_state[VALUES]
     sb = st.sidebar
     _preset_picker(sb)
