@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from playground import configure_torch
 from playground.config import RunConfig
 
 # The TensorFlow Playground's reference setup: spiral, 500 points, 50 % train, 6 x 8 tanh,
@@ -32,8 +33,9 @@ REFERENCE = RunConfig(
 
 
 def setup_torch() -> None:
-    """One intra-op thread: small models are launch-bound, and one thread makes timings stable."""
-    torch.set_num_threads(1)
+    """One intra-op thread, as the app and CLI use: small models are launch-bound, and one
+    thread makes timings stable."""
+    configure_torch()
 
 
 class BareLoop:

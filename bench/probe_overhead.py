@@ -119,7 +119,7 @@ def breakdown(case: Case, probe_rate: float, rounds: int, seconds: float, profil
 
 
 def _probes(run: Run, n: int) -> int:
-    """Take `n` probes exactly as a due probe is taken (measure, check, snapshot).
+    """Take `n` probes exactly as a due probe is taken (measure, check, checkpoint).
 
     Calls the engine's private method on purpose: the cost of a probe is what is being measured.
     """

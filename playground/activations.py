@@ -31,6 +31,14 @@ GELU_MIN = -0.169971207479904  # at x = -0.751791524693564
 MISH_MIN = -0.308843413017251  # at x = -1.19243121451550
 HARDSWISH_MIN = -0.375  # at x = -1.5, exactly
 
+# Where the negative-side slope is steepest (f'' = 0 below the minimum). Below it |f'| only shrinks
+# towards 0: that is the saturating tail. Between it and the minimum the slope is also small (0 at
+# the minimum itself), but a unit sitting at its minimum is not saturated, so the probes require
+# every input to lie below this point. Found by bisection on f'' in float64.
+SILU_TAIL = -2.39935728051547  # where 2 + x (1 - 2 sigmoid(x)) = 0
+GELU_TAIL = -math.sqrt(2.0)  # f''(x) = phi(x) (2 - x^2)
+MISH_TAIL = -2.25637639636079
+
 # SELU's fixed constants, as PyTorch defines them (Klambauer et al., 2017).
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -88,6 +96,10 @@ class Activation:
     in_subject: bool = True
     correction: str | None = None
     bounds: Bounds = _unbounded  # numeric (lo, hi) of f for a given alpha; read via output_range
+    # What the probes measure, which may differ from the comparison-table column `saturates`:
+    # "both", "negative" (slope -> 0 on the negative side only) or None (never saturates).
+    saturation_side: str | None = None
+    tail_below: float = INF  # with "negative": every probe input must lie below this point
 
     def output_range(self, alpha: float | None = None) -> tuple[float, float]:
         """Numeric (lo, hi) of the outputs, +-inf allowed; alpha defaults to the slider default."""
@@ -200,10 +212,14 @@ _ENTRIES: tuple[Activation, ...] = (
         uses="Squashes a score into a probability, so it belongs on the output of a yes/no "
         "classifier. In deep hidden stacks its gradient (at most 0.25) shrinks layer by layer.",
         bounds=lambda a: (0.0, 1.0),
-        correction="The subject says saturation makes sigmoid neurons die. By the exact-zero "
-        "definition they never do: the output never reaches 0 and the gradient gets tiny but "
-        "stays positive, so a saturated unit can still recover. We count it as saturated, "
-        "not dead.",
+        saturation_side="both",
+        correction="Comparison tables often say saturation makes sigmoid units die. By the "
+        "exact-zero definition it does not, and the app counts such units as saturated, not "
+        "dead. How stuck they are depends on the side, in float32: above x of about +16.6 the "
+        "output rounds to exactly 1 and the slope to exactly 0, so a unit pushed past that for "
+        "every input gets no gradient at all and cannot recover; on the negative side the slope "
+        "stays tiny but positive (so the unit can still recover, slowly) down to about -88.7, "
+        "where output and slope both become exactly 0.",
     ),
     Activation(
         key="tanh",
@@ -222,6 +238,11 @@ _ENTRIES: tuple[Activation, ...] = (
         uses="A zero-centred squashing function: a good fit for shallow nets, recurrent cells and "
         "outputs that must stay in (-1, 1). Deep stacks of it still lose gradient at both ends.",
         bounds=lambda a: (-1.0, 1.0),
+        saturation_side="both",
+        correction="Saturates at both ends, as the tables say, and in float32 it goes further: "
+        "beyond x of about +-9.0 the output rounds to exactly +-1 and the slope to exactly 0, "
+        "so a unit pushed past that for every input gets no gradient at all and cannot "
+        "recover. Closer in, the slope is tiny but positive.",
     ),
     Activation(
         key="relu",
@@ -279,10 +300,15 @@ _ENTRIES: tuple[Activation, ...] = (
         dead_rule="negative",
         cost="medium",
         best_for="Smoother gradients needed",
-        uses="A smooth ReLU whose negative side curves down to -alpha, which pulls mean "
-        "activations towards zero. Costs an exponential per unit.",
+        uses="A ReLU whose negative side curves down to -alpha, which pulls mean activations "
+        "towards zero. Smooth at 0 only when alpha = 1. Costs an exponential per unit.",
         param=_ELU_ALPHA,
         bounds=lambda a: (-a, INF),
+        saturation_side="negative",
+        tail_below=0.0,
+        correction="Often called smooth everywhere, unlike ReLU. That holds only for alpha = 1: "
+        "for any other alpha the curve is continuous at 0 but its slope jumps from alpha to 1 "
+        "there.",
     ),
     Activation(
         key="silu",
@@ -295,14 +321,21 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="no",
         saturates="no",
         dying=False,
-        dead_rule=None,
+        dead_rule="zero",
         cost="medium",
         best_for="Very deep networks (40+ layers)",
         uses="A smooth, slightly non-monotonic ReLU: the input gates itself through a sigmoid. "
         "A common choice in modern deep vision and language models.",
         bounds=lambda a: (SILU_MIN, INF),
-        correction="The subject gives the range as (-inf, inf), but SiLU is bounded below: its "
-        "minimum is about -0.27846, reached at x of about -1.2785.",
+        saturation_side="negative",
+        tail_below=SILU_TAIL,
+        correction="Usual tables give the range as (-inf, inf) and say Swish does not saturate. "
+        "SiLU is bounded below: its minimum is about -0.27846, at x of about -1.2785, where the "
+        "slope is 0 (a minimum, not saturation). And its negative side does saturate: below "
+        "its steepest descent, at x of about -2.40, the slope shrinks towards 0, so the app "
+        "counts a unit as saturated when every probe input lies there with |slope| < 0.01 "
+        "(below about -6.26). In float32 the output is exactly 0 only below about -88.7, so a "
+        "unit can die by the exact-zero definition only that far out.",
     ),
     Activation(
         key="softmax",
@@ -374,17 +407,23 @@ _ENTRIES: tuple[Activation, ...] = (
         r"\quad \varphi(x) = \frac{e^{-x^2/2}}{\sqrt{2\pi}}",
         range_latex=r"[-0.16997\ldots, \infty)",
         zero_centred="no",
-        saturates="no",
+        saturates="negative",
         dying=False,
-        dead_rule=None,
+        dead_rule="zero",
         cost="medium",
         best_for="Transformers",
         uses="Weights each input by the chance a standard normal falls below it: a smooth ReLU "
         "that is the usual choice inside transformer blocks.",
         in_subject=False,
         bounds=lambda a: (GELU_MIN, INF),
-        correction="Not in the subject. Like SiLU it dips below zero and is bounded below, with "
-        "minimum about -0.16997.",
+        saturation_side="negative",
+        tail_below=GELU_TAIL,
+        correction="Goes beyond the usual tables. Like SiLU it dips below zero and is bounded "
+        "below, with minimum about -0.16997 at x of about -0.7518, and its negative side "
+        "saturates: below x of about -1.41 the slope shrinks towards 0. In float32 the output "
+        "is exactly 0 below about -5.54 and the slope autograd computes is exactly 0 below "
+        "about -6.15: a unit pushed there for every input is dead by the exact-zero definition "
+        "and gets no gradient to recover with.",
     ),
     Activation(
         key="selu",
@@ -407,6 +446,8 @@ _ENTRIES: tuple[Activation, ...] = (
         "variance 1 on their own. Pair it with LeCun-normal initialisation and no batch norm.",
         in_subject=False,
         bounds=lambda a: (SELU_MIN, INF),
+        saturation_side="negative",
+        tail_below=0.0,
     ),
     Activation(
         key="mish",
@@ -418,16 +459,20 @@ _ENTRIES: tuple[Activation, ...] = (
         r"\bigl(1 - \tanh^2(\zeta(x))\bigr),\quad \zeta(x) = \ln(1 + e^{x})",
         range_latex=r"[-0.30884\ldots, \infty)",
         zero_centred="no",
-        saturates="no",
+        saturates="negative",
         dying=False,
-        dead_rule=None,
+        dead_rule="zero",
         cost="medium",
         best_for="Deep CNNs",
         uses="Another smooth, self-gated ReLU, close in shape to SiLU with a slightly deeper dip. "
         "Popular in some object-detection networks.",
         in_subject=False,
         bounds=lambda a: (MISH_MIN, INF),
-        correction="Not in the subject. Bounded below, with minimum about -0.30884.",
+        saturation_side="negative",
+        tail_below=MISH_TAIL,
+        correction="Goes beyond the usual tables. Bounded below, with minimum about -0.30884 at "
+        "x of about -1.1924, and its negative side saturates: below x of about -2.26 the slope "
+        "shrinks towards 0. In float32 the output is exactly 0 only below about -102.9.",
     ),
     Activation(
         key="softplus",
@@ -443,10 +488,13 @@ _ENTRIES: tuple[Activation, ...] = (
         dead_rule=None,
         cost="medium",
         best_for="Smooth positive outputs",
-        uses="A smooth ReLU whose output is always positive, handy for predicting scales or rates. "
-        "Its derivative is exactly the sigmoid.",
+        uses="A smooth ReLU whose output is positive (in float32 it rounds to exactly 0 only "
+        "below about -102.9), handy for predicting scales or rates. Its derivative is exactly "
+        "the sigmoid.",
         in_subject=False,
         bounds=lambda a: (0.0, INF),
+        saturation_side="negative",
+        tail_below=0.0,
     ),
     Activation(
         key="hardswish",
@@ -467,8 +515,8 @@ _ENTRIES: tuple[Activation, ...] = (
         "networks that run on phones.",
         in_subject=False,
         bounds=lambda a: (HARDSWISH_MIN, INF),
-        correction="Not in the subject. For x <= -3 the output is exactly 0, a flat region like "
-        "ReLU's, so its units can die by the exact-zero definition.",
+        correction="Goes beyond the usual tables. For x <= -3 the output is exactly 0, a flat "
+        "region like ReLU's, so its units can die by the exact-zero definition.",
     ),
 )
 

@@ -15,14 +15,13 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import numpy as np
-import torch
 
-from playground import activations
+from playground import activations, configure_torch
 from playground.config import SETTING, SETTINGS, ConfigError, RunConfig, config_dict
 from playground.data import DATASETS
 from playground.inspection import inspect_init
 from playground.model import INITS, PAIRINGS
-from playground.probes import LAYER_KEYS
+from playground.probes import LAYER_KEYS, PROBE_ROWS
 from playground.train import Run, run_to_end
 
 
@@ -65,12 +64,24 @@ def _parse(setting: Any, text: str) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m playground", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    train = sub.add_parser("train", help="train a network and report its final state")
+    train = sub.add_parser(
+        "train",
+        help="train a network and report its final state",
+        description="Train a network and report its final state. train_loss, train_accuracy "
+        "(or R^2) and every per-layer measurement are taken on the probe set, a fixed subset "
+        f"of at most {PROBE_ROWS} training rows (all of them for smaller data); test numbers "
+        "are on the whole test set.",
+    )
     _add_settings(train)
     length = train.add_mutually_exclusive_group()
     length.add_argument("--steps", type=_count("steps"), help="training steps (default 1000)")
     length.add_argument("--epochs", type=_count("epochs"), help="passes over the training set")
-    inspect = sub.add_parser("inspect", help="per-layer statistics at initialisation")
+    inspect = sub.add_parser(
+        "inspect",
+        help="per-layer statistics at initialisation",
+        description="Per-layer statistics at initialisation, measured as a run's step-0 probe "
+        f"measures them: on the probe set (at most {PROBE_ROWS} training rows).",
+    )
     _add_settings(inspect)
     inspect.add_argument(
         "--seeds",
@@ -141,6 +152,13 @@ def _train(args: argparse.Namespace) -> int:
             "config": config_dict(run.cfg),
             "device": str(run.device),
             "final": final,
+            "probe_set": {
+                "rows": len(run.x_probe),
+                "train_rows": len(run.x_train),
+                "note": "train_loss, the history's train_* and every per-layer measurement are "
+                "on these probe rows, a fixed subset of the training rows; test_* are on the "
+                "whole test set.",
+            },
             "diverged": run.diverged.message() if run.diverged else None,
             "layers": layers,
             "history": [
@@ -162,6 +180,11 @@ def _summary(run: Run, final: dict[str, Any], layers: list[dict[str, Any]], out:
     )
     print(
         "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in final.items()),
+        file=out,
+    )
+    print(
+        f"train_* and per-layer numbers on the probe set: {len(run.x_probe)} of "
+        f"{len(run.x_train)} training rows",
         file=out,
     )
     if run.diverged:
@@ -227,7 +250,7 @@ def _json_default(x: Any) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    torch.set_num_threads(1)
+    configure_torch()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -7,6 +7,8 @@ Averaging over several weight seeds separates the scheme's effect from one draw'
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import torch
@@ -17,18 +19,21 @@ from playground.model import PAIRINGS, build_model
 from playground.probes import (
     LAYER_KEYS,
     LayerSpec,
-    grad_norms,
+    capture_stats,
     layer_columns,
-    layer_stats,
+    probe_pass,
     probe_rows,
 )
+from playground.train import model_spec
 
 
 def inspect_init(cfg: RunConfig, seeds: int = 5) -> pd.DataFrame:
     """Per hidden layer: activation and gradient statistics at step 0, averaged over `seeds`.
 
-    Weight seeds are init_seed, init_seed+1, ...; the data and probe set stay fixed. Gradients
-    come from one backward pass of the loss on the whole training set.
+    Weight seeds are init_seed, init_seed+1, ...; the data and probe set stay fixed. Everything
+    is measured as a run's step-0 probe measures it, so the two agree: on the probe set (up to
+    512 training rows), gradients of the data loss from one backward pass, and with batch norm
+    the probe set's own batch statistics.
     """
     cfg = cfg.validate()
     if not 1 <= seeds <= 100:
@@ -42,32 +47,19 @@ def inspect_init(cfg: RunConfig, seeds: int = 5) -> pd.DataFrame:
         y = torch.as_tensor(data.y_train, dtype=torch.long)
     else:
         y = torch.as_tensor(data.y_train, dtype=torch.float32).view(-1, 1)
-    x_probe = x[torch.as_tensor(probe_rows(len(x), cfg.data_seed))]
-    n_out = data.n_classes if data.task == "multiclass" else 1
-    rows = []
+    rows = torch.as_tensor(probe_rows(len(x), cfg.data_seed))
+    x_probe, y_probe = x[rows], y[rows]
+    loss_fn = pairing.loss()
+    base = model_spec(cfg, data, pairing, cfg.init_seed)
+    measured = []
     for s in range(seeds):
-        model = build_model(
-            data.n_features,
-            n_out,
-            cfg.width,
-            keys,
-            [p.alpha for p in specs],
-            cfg.init,
-            cfg.init_seed + s,
-            cfg.batch_norm,
-            pairing.output,
-        )
-        stats = layer_stats(model, x_probe, specs, histograms=False)
-        capture: list[tuple[torch.Tensor, torch.Tensor]] = []
-        out = model(x, capture)
-        signals = [z for z, _ in capture]
-        for z in signals:
-            z.retain_grad()
-        pairing.loss()(out, y).backward()
-        norms = grad_norms(model, signals).numpy().astype(np.float64)
-        cols = layer_columns(stats, norms)
-        rows.append(np.stack([cols[k] for k in LAYER_KEYS], axis=1))
-    mean = np.mean(rows, axis=0)  # NaN (not applicable) stays NaN
+        model = build_model(dataclasses.replace(base, seed=cfg.init_seed + s))
+        probe = probe_pass(model, x_probe, y_probe, loss_fn, batch_stats=True)
+        stats = capture_stats(probe.capture, specs, histograms=False)
+        stats.dead_from_start = stats.dead  # at step 0, dead now is dead since the start
+        cols = layer_columns(stats, probe.norms.numpy().astype(np.float64))
+        measured.append(np.stack([cols[k] for k in LAYER_KEYS], axis=1))
+    mean = np.mean(measured, axis=0)  # NaN (not applicable) stays NaN
     frame = pd.DataFrame(mean, columns=list(LAYER_KEYS))
     frame.insert(0, "activation", keys)
     frame.insert(0, "layer", np.arange(1, len(keys) + 1))

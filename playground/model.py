@@ -61,8 +61,8 @@ PAIRINGS: dict[str, Pairing] = {
             "sigmoid",
             nn.BCELoss,
             "prob",
-            note="The classic pairing. It works, but once a logit passes about +17 the "
-            "sigmoid rounds to exactly 1 in float32 (and to exactly 0 only below about -88); "
+            note="The classic pairing. It works, but once a logit passes about +16.6 the "
+            "sigmoid rounds to exactly 1 in float32 (and to exactly 0 only below about -88.7); "
             "BCELoss then clamps log(0) at -100, so a confidently wrong point gets a capped loss "
             "and no gradient at all. BCEWithLogitsLoss has neither problem.",
         ),
@@ -206,23 +206,42 @@ class MLP(nn.Module):
         return self.output(self.head(x))
 
 
-def build_model(
-    n_in: int,
-    n_out: int,
-    width: int,
-    layer_keys: list[str],
-    alphas: list[float],
-    init: str,
-    seed: int,
-    batch_norm: bool = False,
-    output: str | None = None,
-) -> MLP:
-    """Build the MLP and initialise it from `seed` alone (never the global RNG)."""
-    hidden = [activations.get(k).module(a) for k, a in zip(layer_keys, alphas)]
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything that decides a network's architecture and initial weights, in one value.
+
+    Two equal specs build bit-identical networks, so a spec can key a cache or a comparison.
+    """
+
+    n_in: int
+    n_out: int
+    width: int
+    layer_keys: tuple[str, ...]
+    alphas: tuple[float, ...]
+    init: str
+    seed: int
+    batch_norm: bool = False
+    output: str | None = None  # output activation (a key of the pairing table), None for raw
+
+    def __post_init__(self) -> None:
+        # accept lists for convenience but store tuples, so the spec stays hashable
+        object.__setattr__(self, "layer_keys", tuple(self.layer_keys))
+        object.__setattr__(self, "alphas", tuple(self.alphas))
+        if len(self.alphas) != len(self.layer_keys):
+            raise ValueError(
+                f"{len(self.layer_keys)} hidden layers need as many alphas (got {len(self.alphas)})"
+            )
+
+
+def build_model(spec: ModelSpec) -> MLP:
+    """Build the MLP and initialise it from `spec.seed` alone (never the global RNG)."""
+    pairs = list(zip(spec.layer_keys, spec.alphas))
+    hidden = [activations.get(k).module(a) for k, a in pairs]
+    head = _OUTPUTS[spec.output]() if spec.output else None
     with torch.random.fork_rng(devices=[]):  # nn.Linear draws a throw-away init from global RNG
-        model = MLP(n_in, n_out, width, hidden, batch_norm, _OUTPUTS[output]() if output else None)
-    slopes = [activations.get(k).negative_slope(a) for k, a in zip(layer_keys, alphas)]
-    init_weights(model, init, slopes, torch.Generator().manual_seed(seed))
+        model = MLP(spec.n_in, spec.n_out, spec.width, hidden, spec.batch_norm, head)
+    slopes = [activations.get(k).negative_slope(a) for k, a in pairs]
+    init_weights(model, spec.init, slopes, torch.Generator().manual_seed(spec.seed))
     return model
 
 

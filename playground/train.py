@@ -2,7 +2,7 @@
 
 The step loop never synchronises with the device: batch losses stay on the device (a list of
 scalars) and are read out only at probe time or every 4096 steps. Divergence is therefore seen at
-the next probe, and the run rolls back to the last snapshot known to be finite.
+the next probe, and the run rolls back to the last checkpoint known to be finite.
 """
 
 from __future__ import annotations
@@ -13,19 +13,21 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from playground.config import RunConfig
+from playground.config import DEVICES, RunConfig
 from playground.data import Dataset, make_dataset
 from playground.history import History
-from playground.model import MLP, PAIRINGS, Pairing, build_model
+from playground.model import MLP, PAIRINGS, ModelSpec, Pairing, build_model
 from playground.probes import (
     LayerSpec,
     LayerStats,
-    capture_stats,
     forward_capture,
-    grad_norms,
     layer_columns,
     layer_stats,
+    probe_pass,
     probe_rows,
+    read_back,
+    stats_tensor,
+    unpack_stats,
 )
 
 LOSS_BUFFER = 4096
@@ -50,7 +52,7 @@ def resolve_device(name: str) -> tuple[torch.device, str | None]:
 
 def available_devices() -> dict[str, str | None]:
     """Each device name -> None when usable, else the reason it is not."""
-    return {name: resolve_device(name)[1] for name in ("cpu", "cuda", "mps")}
+    return {name: resolve_device(name)[1] for name in DEVICES}
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,12 @@ class Divergence:
 
 @dataclass
 class Probe:
-    """One probe's results: metrics on the whole train and test sets plus per-layer stats."""
+    """One probe's results, all at the same weights.
+
+    train_* are on the probe set, a fixed subset of up to 512 training rows (all of them for
+    the 2-D toys), not the whole training set; test_* are on the whole test set. Per-layer
+    statistics and gradient norms are on the probe set too.
+    """
 
     step: int
     epoch: float
@@ -92,13 +99,32 @@ class Probe:
 
 
 @dataclass
-class _Snapshot:
+class Checkpoint:
+    """The last state known to be finite: what a divergence rolls back to."""
+
     step: int
     probe: Probe
     model: dict[str, torch.Tensor]
     shuffle: torch.Tensor
     pos: int
     order: torch.Tensor | None
+    dead_since: np.ndarray
+
+
+def model_spec(cfg: RunConfig, data: Dataset, pairing: Pairing, seed: int) -> ModelSpec:
+    """The network a config asks for on this data, initialised from `seed`."""
+    keys = tuple(cfg.hidden_activations())
+    return ModelSpec(
+        n_in=data.n_features,
+        n_out=data.n_classes if data.task == "multiclass" else 1,
+        width=cfg.width,
+        layer_keys=keys,
+        alphas=tuple(cfg.alpha_for(k) for k in keys),
+        init=cfg.init,
+        seed=seed,
+        batch_norm=cfg.batch_norm,
+        output=pairing.output,
+    )
 
 
 class Run:
@@ -111,25 +137,15 @@ class Run:
         self.pairing: Pairing = PAIRINGS[cfg.resolved_pairing()]
         keys = cfg.hidden_activations()
         self.specs = [LayerSpec(k, cfg.alpha_for(k)) for k in keys]
-        self.model: MLP = build_model(
-            self.data.n_features,
-            1 if self.task != "multiclass" else self.data.n_classes,
-            cfg.width,
-            keys,
-            [s.alpha for s in self.specs],
-            cfg.init,
-            cfg.init_seed,
-            cfg.batch_norm,
-            self.pairing.output,
-        ).to(self.device)
+        spec = model_spec(cfg, self.data, self.pairing, cfg.init_seed)
+        self.model: MLP = build_model(spec).to(self.device)
         self.loss_fn = self.pairing.loss()
         self._initial = _clone(self.model.state_dict())
         self.x_train, self.y_train = self._tensors(self.data.x_train, self.data.y_train)
         self.x_test, self.y_test = self._tensors(self.data.x_test, self.data.y_test)
         probe = torch.as_tensor(probe_rows(len(self.x_train), cfg.data_seed), device=self.device)
         self.x_probe, self.y_probe = self.x_train[probe], self.y_train[probe]
-        # One forward pass per probe: the probe rows (training loss, accuracy and every layer
-        # statistic) followed by the test set (test loss and accuracy).
+        # With batch norm, losses come from one inference pass over both sets (see _probe).
         self._x_eval = torch.cat([self.x_probe, self.x_test])
         self._n_train = len(self.x_train)
         self.batch_size = min(cfg.batch_size, self._n_train)
@@ -145,6 +161,15 @@ class Run:
     def epoch(self) -> float:
         return self.step_count / self.steps_per_epoch
 
+    @property
+    def dead_since(self) -> list[np.ndarray]:
+        """Per hidden layer, per unit: the step of the first probe from which it has stayed dead.
+
+        -1 where the unit is not dead now; 0 for a unit dead at every probe since step 0. As
+        precise as the probe schedule: a unit that died between two probes gets the later one.
+        """
+        return [row.copy() for row in self._dead_since]
+
     def reset(self) -> None:
         """Back to step 0 with the same initial weights and the same batch order."""
         self.model.load_state_dict(self._initial)
@@ -157,11 +182,10 @@ class Run:
         self.diverged: Divergence | None = None
         self.history = History(len(self.specs))
         self._reset_losses()
-        self._signals: list[torch.Tensor] = []
+        self._dead_since = np.full((len(self.specs), self.cfg.width), -1, dtype=np.int64)
         self._last_probe_t = time.perf_counter()
-        self._initial_gradients()
-        self.latest: Probe = self._probe()
-        self._snapshot = self._take_snapshot()
+        self.latest: Probe = self._probe()[0]
+        self._checkpoint = self._save_checkpoint()
 
     def set_lr(self, lr: float) -> None:
         """Change the learning rate mid-run; also clears a divergence stop so training can go on."""
@@ -176,7 +200,7 @@ class Run:
         start = time.perf_counter()
         while taken < n and self.diverged is None:
             due = self._probe_due() or (probe_at_end and taken == n - 1)
-            self._train_step(capture=due)
+            self._train_step()
             taken += 1
             if due:
                 self._probe_and_check()
@@ -286,21 +310,13 @@ class Run:
         self._pos += 1
         return self._xs[i : i + b], self._ys[i : i + b]
 
-    def _train_step(self, capture: bool) -> None:
+    def _train_step(self) -> None:
+        """One optimiser step; it measures nothing (probes do, on their own pass)."""
         xb, yb = self._next_batch()
-        layers: list[tuple[torch.Tensor, torch.Tensor]] | None = [] if capture else None
-        out = self.model(xb, layers)
-        if layers:
-            self._signals = [z for z, _ in layers]
-            for z in self._signals:
-                z.retain_grad()
-        loss = self.loss_fn(out, yb)
+        loss = self.loss_fn(self.model(xb), yb)
         total = loss + self._l1_penalty() if self.cfg.l1 > 0 else loss
         self.opt.zero_grad(set_to_none=True)
         total.backward()
-        if capture:
-            self._norms = grad_norms(self.model, self._signals)
-            self._signals = []
         self.opt.step()
         self._record_loss(loss.detach())
         self.step_count += 1
@@ -328,19 +344,6 @@ class Run:
         weights = [lin.weight for lin in [*self.model.linears, self.model.head]]
         return self.cfg.l1 * torch.stack([w.abs().sum() for w in weights]).sum()
 
-    def _initial_gradients(self) -> None:
-        """Gradients at step 0 on the whole training set, so the first probe can show them."""
-        layers: list[tuple[torch.Tensor, torch.Tensor]] = []
-        out = self.model(self.x_train, layers)
-        signals = [z for z, _ in layers]
-        for z in signals:
-            z.retain_grad()
-        self.model.zero_grad(set_to_none=True)
-        self.loss_fn(out, self.y_train).backward()
-        self._norms = grad_norms(self.model, signals)
-        self.model.zero_grad(set_to_none=True)
-        self.model.load_state_dict(self._initial)  # undo the batch-norm statistics it updated
-
     # ---- probes and divergence --------------------------------------------------------------
     def _probe_due(self) -> bool:
         if self.cfg.probe_every > 0:
@@ -351,33 +354,56 @@ class Run:
         self.flush()
         if self.diverged is not None:
             return
-        if not self._weights_finite():
+        self.latest, weights_finite = self._probe()
+        if not weights_finite:  # measured anyway: the rollback drops the row and restores latest
             self._diverge(self.step_count, "the weights overflowed to infinity or NaN.")
             return
-        self.latest = self._probe()
         if not (np.isfinite(self.latest.train_loss) and np.isfinite(self.latest.test_loss)):
             self._diverge(self.step_count, "the loss on the training set is not finite.")
             return
-        self._snapshot = self._take_snapshot()
+        self._checkpoint = self._save_checkpoint()
 
-    def _probe(self) -> Probe:
-        """Measure everything in one forward pass over the probe set and the test set.
+    def _probe(self) -> tuple[Probe, bool]:
+        """Measure everything at the current weights, in one host sync; and are they finite?
 
-        With batch norm a second pass over the probe set gives the layer statistics as a
-        training step sees them (batch statistics); losses use the running statistics.
+        One forward pass over the probe rows with autograd gives the training loss and accuracy,
+        every layer statistic and the gradients (of the data loss on the probe rows, see
+        `probe_pass`), so every probe measures them alike, step 0 included; one pass without
+        autograd gives the test loss and accuracy. (Measured cheaper than one pass over both
+        with autograd: the backward through the test rows costs more than a second forward.)
+        With batch norm the layer statistics and gradients use the probe set's own batch
+        statistics, as a training step would, while the losses of both sets use the running
+        statistics, as inference would, in a pass of their own.
 
         Training loss and accuracy are those of the probe set: every training point for the
         2-D toys (up to 512 of them), a fixed random 512 for larger data.
         """
         self._last_probe_t = time.perf_counter()
-        n = len(self.x_probe)
-        out, capture = forward_capture(self.model, self._x_eval)
-        if self.model.norms is not None:  # layers as training sees them: batch statistics
-            capture = forward_capture(self.model, self.x_probe, batch_stats=True)[1]
-        stats = capture_stats([(z[:n], a[:n]) for z, a in capture], self.specs, histograms=False)
-        train_loss, train_metric = self._evaluate(out[:n], self.y_probe)
-        test_loss, test_metric = self._evaluate(out[n:], self.y_test)
-        norms = self._norms.float().cpu().numpy().astype(np.float64)
+        batch_stats = self.model.norms is not None
+        measured = probe_pass(self.model, self.x_probe, self.y_probe, self.loss_fn, batch_stats)
+        if batch_stats:
+            out = self._eval(self._x_eval)
+            out_train, out_test = out[: len(self.x_probe)], out[len(self.x_probe) :]
+        else:
+            out_train, out_test = measured.out, self._eval(self.x_test)
+        flat = stats_tensor(measured.capture, self.specs, histograms=False)
+        # without batch norm the probe pass's own loss is the training loss: no second one
+        train_loss = self.loss_fn(out_train, self.y_probe) if batch_stats else measured.loss
+        evals = torch.stack(
+            [
+                train_loss,
+                self._metric(out_train, self.y_probe),
+                self.loss_fn(out_test, self.y_test),
+                self._metric(out_test, self.y_test),
+            ]
+        ).float()
+        params = [p.detach() for p in self.model.parameters()]
+        host, norms, evals_host, param_norms = read_back(
+            flat, measured.norms, evals, torch.stack(torch._foreach_norm(params))
+        )
+        train_loss, train_metric, test_loss, test_metric = evals_host.tolist()
+        stats = unpack_stats(host, self.specs, self.cfg.width, histograms=False)
+        self._track_dead(stats)
         probe = Probe(
             self.step_count,
             self.epoch,
@@ -401,26 +427,30 @@ class Run:
             test_metric=test_metric,
             **layer_columns(stats, norms),
         )
-        return probe
+        return probe, bool(np.isfinite(param_norms).all())
 
     @torch.no_grad()
     def _eval(self, x: torch.Tensor) -> torch.Tensor:
         return forward_capture(self.model, x)[0]
 
+    def _track_dead(self, stats: LayerStats) -> None:
+        """Carry each unit's dead-since step forward by one probe; count those dead from step 0."""
+        mask = stats.dead_mask if stats.dead_mask is not None else False
+        since = self._dead_since
+        self._dead_since = np.where(mask, np.where(since >= 0, since, self.step_count), -1)
+        from_start = (self._dead_since == 0).sum(1).astype(np.float64)
+        stats.dead_from_start = np.where(np.isnan(stats.dead), np.nan, from_start)
+
     @torch.no_grad()
-    def _evaluate(self, out: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-        """Loss and metric (accuracy, or R^2 for regression) of outputs `out`, in one sync."""
-        loss = self.loss_fn(out, y)
+    def _metric(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Accuracy, or R^2 for regression, of outputs `out`, on the device."""
         if self.task == "regression":
             resid = ((out - y) ** 2).sum()
             total = ((y - y.mean()) ** 2).sum().clamp_min(1e-12)
-            metric = 1 - resid / total
-        elif self.task == "multiclass":
-            metric = (out.argmax(1) == y).float().mean()
-        else:
-            metric = ((self._probabilities(out) > 0.5).float() == y.view(-1)).float().mean()
-        pair = torch.stack([loss.float(), metric.float()]).cpu().numpy()
-        return float(pair[0]), float(pair[1])
+            return 1 - resid / total
+        if self.task == "multiclass":
+            return (out.argmax(1) == y).float().mean()
+        return ((self._probabilities(out) > 0.5).float() == y.view(-1)).float().mean()
 
     def _probabilities(self, out: torch.Tensor) -> torch.Tensor:
         kind = self.pairing.output_kind
@@ -430,34 +460,32 @@ class Run:
             return out.exp()
         return out.view(-1) if out.shape[1] == 1 else out
 
-    def _weights_finite(self) -> bool:
-        norms = torch._foreach_norm([p.detach() for p in self.model.parameters()])
-        return bool(torch.isfinite(torch.stack(norms)).all())
-
-    def _take_snapshot(self) -> _Snapshot:
-        return _Snapshot(
+    def _save_checkpoint(self) -> Checkpoint:
+        return Checkpoint(
             self.step_count,
             self.latest,
             _clone(self.model.state_dict()),
             self._shuffle.get_state(),
             self._pos,
             self._order,
+            self._dead_since.copy(),
         )
 
     def _diverge(self, step: int, reason: str) -> None:
-        """Stop, keep the history up to the snapshot, restore the snapshot's weights."""
-        snap = self._snapshot
-        self.model.load_state_dict(snap.model)
+        """Stop, keep the history up to the checkpoint, restore the checkpoint's state."""
+        ckpt = self._checkpoint
+        self.model.load_state_dict(ckpt.model)
         self.opt = self._optimizer()  # its moments may hold inf/NaN too: start them afresh
-        self._shuffle.set_state(snap.shuffle)
-        self._pos, self._order = snap.pos, snap.order
-        if snap.order is not None:
-            self._xs, self._ys = self.x_train[snap.order], self.y_train[snap.order]
-        self.step_count = snap.step
-        self.latest = snap.probe  # the measurements of the weights now in place
+        self._shuffle.set_state(ckpt.shuffle)
+        self._pos, self._order = ckpt.pos, ckpt.order
+        if ckpt.order is not None:
+            self._xs, self._ys = self.x_train[ckpt.order], self.y_train[ckpt.order]
+        self.step_count = ckpt.step
+        self.latest = ckpt.probe  # the measurements of the weights now in place
+        self._dead_since = ckpt.dead_since.copy()
         self._reset_losses()
-        self.history.truncate(snap.step)
-        self.diverged = Divergence(step, snap.step, reason, self._suggestion())
+        self.history.truncate(ckpt.step)
+        self.diverged = Divergence(step, ckpt.step, reason, self._suggestion())
 
     def _suggestion(self) -> str:
         tips = [

@@ -40,6 +40,8 @@ SUBJECT_TABLE: dict[str, dict[str, object]] = {
 
 # Table fields the registry deliberately changes; each such entry must carry a correction note.
 CORRECTED_FIELDS: dict[str, set[str]] = {"silu": {"range_latex"}}
+# Where the probes measure saturation differently from the table's "Saturates" column.
+MEASURED_DIFFERENTLY = {"silu"}  # the table says Swish does not saturate; its negative side does
 
 # Activations bounded below at a finite value: the dense-grid minimum must match output_range.
 BOUNDED_BELOW = ("silu", "gelu", "mish", "hardswish", "elu", "selu")
@@ -125,6 +127,77 @@ def test_properties_match_subject_table_unless_corrected(key: str) -> None:
 def test_every_corrected_field_has_a_correction_note() -> None:
     for key in CORRECTED_FIELDS:
         assert get(key).correction
+
+
+@pytest.mark.parametrize("key", HIDDEN)
+def test_measured_saturation_differs_from_the_table_only_with_a_note(key: str) -> None:
+    act = get(key)
+    table = None if act.saturates == "no" else act.saturates
+    if key in MEASURED_DIFFERENTLY:
+        assert act.saturation_side != table and "saturate" in act.correction
+    else:
+        assert act.saturation_side == table, key
+    assert act.saturation_side in {None, "both", "negative"}
+    if act.saturation_side == "negative":
+        assert act.tail_below <= 0
+    else:
+        assert act.tail_below == math.inf
+
+
+@pytest.mark.parametrize(("key", "argmin"), [("silu", activations.SILU_ARGMIN),
+                                             ("gelu", -0.751791524693564),
+                                             ("mish", -1.1924312145155)])  # fmt: skip
+def test_negative_tail_starts_at_the_steepest_descent_below_the_minimum(key, argmin) -> None:
+    # below the tail |f'| only shrinks; between tail and minimum it rises from the tail's peak
+    act = get(key)
+    assert act.tail_below < argmin
+    x = torch.linspace(-40.0, act.tail_below, 40001, dtype=torch.float64)
+    slope = act.derivative(x, 0.0).abs()
+    assert (slope[1:] >= slope[:-1] - 1e-15).all()
+    inner = torch.linspace(act.tail_below, argmin, 1001, dtype=torch.float64)
+    inner_slope = act.derivative(inner, 0.0).abs()
+    assert (inner_slope[1:] <= inner_slope[:-1] + 1e-15).all()
+
+
+def test_float32_limits_quoted_in_the_notes() -> None:
+    """The float32 thresholds the corrections quote, measured with the modules and autograd."""
+
+    def slope(module: torch.nn.Module, value: float) -> float:
+        # 64 values, not 1: one-element tensors take a scalar path that rounds differently
+        x = torch.full((64,), value, requires_grad=True)
+        (grad,) = torch.autograd.grad(module(x).sum(), x)
+        return grad[0].item()
+
+    def value(module: torch.nn.Module, x: float) -> float:
+        return module(torch.full((64,), x))[0].item()
+
+    sig, tanh, gelu = torch.nn.Sigmoid(), torch.nn.Tanh(), torch.nn.GELU()
+    assert slope(sig, 16.5) > 0 and slope(sig, 16.7) == 0 and value(sig, 16.7) == 1
+    assert slope(sig, -88.6) > 0 and slope(sig, -88.8) == 0 and value(sig, -88.8) == 0
+    assert slope(tanh, 8.95) > 0 and slope(tanh, 9.05) == 0 and slope(tanh, -9.05) == 0
+    assert value(gelu, -5.5) < 0 and value(gelu, -5.6) == 0
+    assert slope(gelu, -6.1) != 0 and slope(gelu, -6.2) == 0
+    silu, mish = torch.nn.SiLU(), torch.nn.Mish()
+    assert value(silu, -88.6) < 0 and value(silu, -88.8) == 0
+    assert value(mish, -102.8) < 0 and value(mish, -103.0) == 0
+    for key, text in (("sigmoid", "16.6"), ("sigmoid", "88.7"), ("tanh", "9.0")):
+        assert text in get(key).correction
+    assert "5.54" in get("gelu").correction and "6.15" in get("gelu").correction
+
+
+def test_notes_speak_in_the_apps_own_voice() -> None:
+    for act in REGISTRY.values():
+        for text in (act.correction or "", act.uses):
+            assert "subject" not in text.lower(), act.key
+
+
+def test_elu_is_smooth_at_zero_only_for_alpha_one() -> None:
+    act = get("elu")
+    for alpha, smooth in ((1.0, True), (0.5, False), (2.0, False)):
+        left = act.derivative(torch.tensor([-1e-12], dtype=torch.float64), alpha).item()
+        right = act.derivative(torch.tensor([1e-12], dtype=torch.float64), alpha).item()
+        assert (abs(left - right) < 1e-9) == smooth
+    assert "alpha = 1" in act.uses and "alpha = 1" in act.correction
 
 
 @pytest.mark.parametrize("key", BOUNDED_BELOW)
@@ -240,7 +313,8 @@ def test_entry_is_complete(key: str) -> None:
     assert act.zero_centred in {"yes", "no", "approx"}
     assert act.saturates in {"no", "both", "negative"}
     assert act.cost in {"none", "very low", "low", "medium", "high"}
-    assert act.dying == (act.dead_rule == "zero")
+    if act.dying:
+        assert act.dead_rule == "zero"
     if act.param:
         assert act.param.low <= act.param.default <= act.param.high and act.param.help
 
@@ -253,7 +327,15 @@ def test_dead_rules() -> None:
         "elu",
         "selu",
     }
-    assert {k for k, r in rules.items() if r == "zero"} == {"relu", "hardswish"}
+    # SiLU, GELU and Mish never reach 0 in exact arithmetic, but float32 rounds them to exactly
+    # 0 far enough out (GELU below about -5.54), so the exact-zero rule applies to them too
+    assert {k for k, r in rules.items() if r == "zero"} == {
+        "relu",
+        "hardswish",
+        "silu",
+        "gelu",
+        "mish",
+    }
 
 
 def test_params() -> None:

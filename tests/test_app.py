@@ -2,31 +2,14 @@
 
 import json
 import time
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pytest
-import streamlit as st
+from apptools import ROOT, open_page
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "1_playground.py")
-
-
-@pytest.fixture(autouse=True)
-def fresh_session():
-    """AppTest instances share one session id: drop the previous test's trainer."""
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
-
-
-def _page(**params: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+pytestmark = pytest.mark.usefixtures("fresh_session")
 
 
 def _metric(at: AppTest, label: str) -> str:
@@ -54,7 +37,7 @@ def test_home_page_links_the_playground():
 
 
 def test_defaults_render_and_are_written_to_the_url():
-    at = _page()
+    at = open_page()
     assert not at.exception
     assert _metric(at, "Step") == "0"
     assert at.query_params["v"] == ["1"] or at.query_params["v"] == "1"
@@ -63,7 +46,7 @@ def test_defaults_render_and_are_written_to_the_url():
 
 
 def test_link_settings_are_applied_to_the_widgets_and_the_run():
-    at = _page(
+    at = open_page(
         dataset="spiral",
         depth="4",
         activation="relu",
@@ -84,14 +67,14 @@ def test_link_settings_are_applied_to_the_widgets_and_the_run():
 
 
 def test_widget_change_is_written_back_to_the_url():
-    at = _page()
+    at = open_page()
     at.slider(key="cfg_depth").set_value(5).run()
     depth = at.query_params["depth"]
     assert (depth[0] if isinstance(depth, list) else depth) == "5"
 
 
 def test_bad_link_parameters_fall_back_with_a_notice_and_no_traceback():
-    at = _page(depth="abc", lr="1e9", bogus="1", width="16")
+    at = open_page(depth="abc", lr="1e9", bogus="1", width="16")
     assert not at.exception
     notes = " ".join(w.value for w in at.warning)
     assert "depth" in notes and "between 1 and 32" in notes
@@ -101,7 +84,7 @@ def test_bad_link_parameters_fall_back_with_a_notice_and_no_traceback():
 
 
 def test_step_advances_the_run_and_the_charts():
-    at = _page(dataset="circle")
+    at = open_page(dataset="circle")
     at.button(key="step").click().run()
     at.button(key="step").click().run()
     assert _metric(at, "Step") == "2"
@@ -115,7 +98,7 @@ def test_step_advances_the_run_and_the_charts():
 
 
 def test_learning_rate_change_keeps_the_run_architecture_change_resets_it():
-    at = _page()
+    at = open_page()
     for _ in range(3):
         at.button(key="step").click().run()
     at.select_slider(key="cfg_lr").set_value(0.1).run()
@@ -126,7 +109,7 @@ def test_learning_rate_change_keeps_the_run_architecture_change_resets_it():
 
 
 def test_impossible_settings_are_refused_and_the_run_kept():
-    at = _page(batch_size="1")
+    at = open_page(batch_size="1")
     at.button(key="step").click().run()
     at.toggle(key="cfg_batch_norm").set_value(True).run()
     errors = " ".join(e.value for e in at.error)
@@ -135,7 +118,7 @@ def test_impossible_settings_are_refused_and_the_run_kept():
 
 
 def test_divergence_shows_the_reason_and_what_to_try():
-    at = _page(dataset="plane", activation="relu", optimizer="sgd", lr="10", probe_every="5")
+    at = open_page(dataset="plane", activation="relu", optimizer="sgd", lr="10", probe_every="5")
     at.button(key="play").click().run()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not at.error:
@@ -147,7 +130,7 @@ def test_divergence_shows_the_reason_and_what_to_try():
 
 
 def test_mistaken_pairing_carries_its_warning():
-    at = _page(dataset="blobs", pairing="softmax_ce")
+    at = open_page(dataset="blobs", pairing="softmax_ce")
     assert any("Softmax is applied twice" in w.value for w in at.warning)
 
 
@@ -162,7 +145,7 @@ def test_leaving_and_coming_back_keeps_the_settings():
 
 
 def test_switching_away_from_blobs_and_activation_params_keep_working():
-    at = _page(dataset="blobs", n_classes="5", activation="leaky_relu", alpha="0.2")
+    at = open_page(dataset="blobs", n_classes="5", activation="leaky_relu", alpha="0.2")
     at.selectbox(key="cfg_dataset").set_value("circle").run()
     at.selectbox(key="cfg_activation").set_value("tanh").run()
     at.button(key="step").click().run()
@@ -174,7 +157,7 @@ def test_switching_away_from_blobs_and_activation_params_keep_working():
 
 
 def test_display_settings_apply_without_rebuilding():
-    at = _page()
+    at = open_page()
     at.button(key="step").click().run()
     assert _chart(at, "Loss")[0]["encoding"]["y"]["scale"].get("type") != "log"
     at.toggle(key="cfg_log_loss").set_value(True).run()
@@ -183,7 +166,7 @@ def test_display_settings_apply_without_rebuilding():
 
 
 def test_link_notice_stays_through_play_and_goes_once_settings_change():
-    at = _page(depth="abc")
+    at = open_page(depth="abc")
     at.button(key="step").click().run()
     assert any("depth" in w.value for w in at.warning)
     at.slider(key="cfg_depth").set_value(3).run()

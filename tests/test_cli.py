@@ -28,7 +28,9 @@ LAYER_FIELDS = (
     "saturated_fraction",
     "grad_norm",
     "weight_norm",
+    "dead_from_start_fraction",
 )
+SMOOTH_RELUS = ("gelu", "silu", "mish")
 
 
 def _command(*args: str) -> list[str]:
@@ -66,6 +68,10 @@ def runs(json_dir):
         "inspect": INSPECT_ARGS,
         "list": ("list",),
     }
+    commands.update(
+        (key, ("train", "--activation", key, "--steps", "50", "--json", "-"))
+        for key in SMOOTH_RELUS
+    )
     commands.update((name, args) for name, (args, _) in ERROR_CASES.items())
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:
         futures: dict[str, Future] = {
@@ -161,6 +167,27 @@ def test_train_json_history_ends_at_the_final_probe(circle):
     for i, row in enumerate(record["layers"], start=1):
         for key in ("weight_norm", "grad_norm", "pre_std", "dead_fraction"):
             assert last[f"{key}_{i}"] == pytest.approx(row[key], rel=1e-6), key
+
+
+def test_train_json_says_train_numbers_are_on_the_probe_set(circle):
+    _, record = circle
+    probe_set = record["probe_set"]
+    assert probe_set["rows"] == probe_set["train_rows"] == 250  # 500 points, half for training
+    assert "probe" in probe_set["note"] and "test" in probe_set["note"]
+
+
+def test_train_help_says_where_train_numbers_come_from():
+    out = _ok(cli("train", "--help")).stdout
+    assert "probe set" in out and "512 training rows" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("key", SMOOTH_RELUS)
+def test_smooth_relus_report_dead_and_saturated_shares(runs, key):
+    record = json.loads(_ok(runs[key].result()).stdout)
+    assert [row["activation"] for row in record["layers"]] == [key, key]
+    for row in record["layers"]:
+        for field in ("saturated_fraction", "dead_fraction", "dead_from_start_fraction"):
+            assert row[field] is not None and 0 <= row[field] <= 1, field
 
 
 def test_train_summary_goes_to_stderr_when_json_is_on_stdout(circle):

@@ -1,17 +1,18 @@
 """Initialisation schemes, output heads and the activation/loss pairing rules."""
 
+import dataclasses
 import math
 
 import pytest
 import torch
 
-from playground.model import INITS, PAIRINGS, build_model, default_pairing
+from playground.model import INITS, PAIRINGS, ModelSpec, build_model, default_pairing
 
 FAN = 400
 
 
 def _first_weight(init: str, key: str = "relu", alpha: float = 0.0) -> torch.nn.Linear:
-    model = build_model(FAN, 1, FAN, [key, key], [alpha, alpha], init, seed=0)
+    model = build_model(ModelSpec(FAN, 1, FAN, (key, key), (alpha, alpha), init, seed=0))
     return model.linears[1]  # FAN x FAN, so fan-in = fan-out = FAN
 
 
@@ -46,13 +47,26 @@ def test_he_uses_the_activations_negative_slope():
 def test_same_seed_same_weights_without_touching_global_rng():
     torch.manual_seed(123)
     state = torch.get_rng_state()
-    a = build_model(2, 1, 8, ["tanh"] * 3, [0.0] * 3, "default", seed=7)
+    spec = ModelSpec(2, 1, 8, ("tanh",) * 3, (0.0,) * 3, "default", seed=7)
+    a = build_model(spec)
     assert torch.equal(state, torch.get_rng_state())
-    b = build_model(2, 1, 8, ["tanh"] * 3, [0.0] * 3, "default", seed=7)
-    c = build_model(2, 1, 8, ["tanh"] * 3, [0.0] * 3, "default", seed=8)
+    b = build_model(ModelSpec(2, 1, 8, ["tanh"] * 3, [0.0] * 3, "default", seed=7))
+    assert b.linears[0].weight.shape == (8, 2)
+    c = build_model(dataclasses.replace(spec, seed=8))
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(va, vb), k
     assert not torch.equal(a.linears[0].weight, c.linears[0].weight)
+
+
+def test_model_spec_is_a_hashable_value():
+    spec = ModelSpec(2, 1, 8, ["relu", "tanh"], [0.0, 0.0], "he", seed=0)
+    assert spec.layer_keys == ("relu", "tanh") and spec.alphas == (0.0, 0.0)
+    assert spec == ModelSpec(2, 1, 8, ("relu", "tanh"), (0.0, 0.0), "he", seed=0)
+    assert hash(spec) == hash(ModelSpec(2, 1, 8, ("relu", "tanh"), (0.0, 0.0), "he", seed=0))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.width = 4  # type: ignore[misc]
+    with pytest.raises(ValueError, match="alphas"):
+        ModelSpec(2, 1, 8, ("relu", "tanh"), (0.0,), "he", seed=0)
 
 
 def test_all_inits_listed():
@@ -70,9 +84,9 @@ def test_all_inits_listed():
 
 def test_heads_follow_the_pairing():
     x = torch.randn(16, 2)
-    sig = build_model(2, 1, 4, ["relu"], [0.0], "he", 0, output="sigmoid")(x)
+    sig = build_model(ModelSpec(2, 1, 4, ("relu",), (0.0,), "he", 0, output="sigmoid"))(x)
     assert ((sig > 0) & (sig < 1)).all()
-    logp = build_model(2, 3, 4, ["relu"], [0.0], "he", 0, output="log_softmax")(x)
+    logp = build_model(ModelSpec(2, 3, 4, ("relu",), (0.0,), "he", 0, output="log_softmax"))(x)
     torch.testing.assert_close(logp.exp().sum(1), torch.ones(16))
 
 

@@ -6,6 +6,7 @@ import torch
 
 from playground.config import RunConfig
 from playground.inspection import inspect_init
+from playground.probes import layer_stats
 from playground.train import Run, resolve_device, run_to_end
 
 SMALL = RunConfig(
@@ -119,7 +120,7 @@ def test_divergence_stops_rolls_back_and_can_go_on():
     assert np.isfinite(_losses(run)).all()
 
 
-def test_probe_measures_gradients_from_the_training_step():
+def test_probe_measures_gradients_on_the_probe_set():
     run = Run(SMALL.replace(probe_every=10))
     run.step(10)
     p = run.latest
@@ -213,3 +214,93 @@ def test_batch_norm_layers_are_measured_with_batch_statistics_and_left_untouched
     run._probe()
     for k, v in run.model.state_dict().items():
         assert torch.equal(v, before[k]), k
+
+
+# ---- gradients measured alike at every probe ----------------------------------------------
+
+
+def test_gradient_norms_agree_from_probe_to_probe_when_the_weights_barely_move():
+    """Every probe, step 0 included, measures gradients on the same probe set: at lr 1e-5 the
+    weights barely move, so neither should the norms (on single minibatches they jumped 5x)."""
+    cfg = RunConfig(
+        dataset="circle",
+        activation="tanh",
+        depth=3,
+        width=8,
+        batch_size=10,
+        lr=1e-5,
+        probe_every=1,
+    )
+    run = Run(cfg)
+    run.step(20)
+    for key in ("grad_norm", "signal_norm"):
+        norms = run.history.probes.column(key)
+        assert len(norms) == 21 and (norms > 0).all()
+        np.testing.assert_allclose(norms[1:], norms[:-1], rtol=0.01)  # step to step
+        np.testing.assert_allclose(norms, np.broadcast_to(norms[0], norms.shape), rtol=0.01)
+
+
+def test_step_zero_gradients_match_inspect_init():
+    cfg = SMALL.replace(activation="tanh", n_points=300)
+    frame = inspect_init(cfg, seeds=1)
+    first = Run(cfg).latest
+    np.testing.assert_allclose(frame["grad_norm"], first.grad_norm, rtol=1e-5)
+    np.testing.assert_allclose(frame["signal_norm"], first.signal_norm, rtol=1e-5)
+
+
+# ---- dead since ------------------------------------------------------------------------------
+
+DYING = SMALL.replace(depth=4, width=16, n_points=200, optimizer="adam", lr=0.05, probe_every=5)
+
+
+def _replay_dead_since(masks: list[np.ndarray], steps: list[int]) -> np.ndarray:
+    """Per unit, the first probe of the current unbroken run of dead probes (-1: alive now)."""
+    since = np.full(masks[0].shape, -1)
+    for mask, step in zip(masks, steps):
+        since = np.where(mask, np.where(since >= 0, since, step), -1)
+    return since
+
+
+def test_dead_since_is_the_first_probe_from_which_a_unit_stayed_dead():
+    run = Run(DYING)
+    masks, steps = [run.latest.layers.dead_mask.copy()], [0]
+    for _ in range(60):
+        run.step(5)
+        masks.append(run.latest.layers.dead_mask.copy())
+        steps.append(run.step_count)
+        np.testing.assert_array_equal(np.stack(run.dead_since), _replay_dead_since(masks, steps))
+    since = np.stack(run.dead_since)
+    assert since.shape == (4, 16) and since.dtype == np.int64
+    assert set(np.unique(since[since >= 0]) % 5) == {0}  # as precise as the probe schedule
+    assert (since == 0).any() and (since > 0).any()  # dead from the start, and died later
+    stacked = np.stack(masks)
+    assert (stacked[:-1] & ~stacked[1:]).any(), "the premise: some units come back to life"
+    from_start = run.history.probes.column("dead_from_start_fraction")
+    np.testing.assert_allclose(from_start[-1], (since == 0).mean(1))
+    assert (from_start[1:] <= from_start[:-1]).all()  # only ever lost, never gained
+
+
+def test_dead_from_start_is_not_applicable_without_a_dead_rule():
+    run = Run(SMALL.replace(activation="tanh", probe_every=5))
+    run.step(10)
+    assert np.isnan(run.history.probes.column("dead_from_start_fraction")).all()
+    assert all((row == -1).all() for row in run.dead_since)
+
+
+def test_dead_since_rolls_back_with_the_weights_and_clears_on_reset():
+    run = Run(DYING)
+    start = np.stack(run.dead_since)
+    assert set(np.unique(start)) == {-1, 0}
+    run.step(50)
+    kept = np.stack(run.dead_since)
+    with torch.no_grad():  # finite weights whose outputs overflow: the probe runs, then fails
+        for lin in run.model.linears:
+            lin.weight.mul_(1e20)
+    after = layer_stats(run.model, run.x_probe, run.specs, histograms=False).dead_mask
+    assert not np.array_equal(after, kept >= 0)
+    run._probe_and_check()
+    assert run.diverged is not None and run.step_count == 50
+    np.testing.assert_array_equal(np.stack(run.dead_since), kept)
+    assert run.latest.layers.dead_mask.tolist() == (kept >= 0).tolist()
+    run.reset()
+    np.testing.assert_array_equal(np.stack(run.dead_since), start)

@@ -3,10 +3,11 @@ boundaries between pages, the Streamlit layer and the engine."""
 
 import ast
 import gc
+import warnings
 from pathlib import Path
 
 import pytest
-import streamlit as st
+from apptools import PAGE_NAME, ROOT, open_page
 from streamlit.testing.v1 import AppTest
 
 from playground import activations
@@ -14,9 +15,6 @@ from playground.config import SETTING, SETTINGS, parse_hide
 from playground.presets import PRESETS
 from playground.runner import Trainer
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE_NAME = "pages/1_playground.py"
-PAGE = str(ROOT / PAGE_NAME)
 WIDGET_OF = {  # how each kind of setting is drawn, as AppTest names the element
     "select": "selectbox",
     "grid": "select_slider",
@@ -28,18 +26,7 @@ WIDGET_OF = {  # how each kind of setting is drawn, as AppTest names the element
 }
 
 
-@pytest.fixture(autouse=True)
-def fresh_session():
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
-
-
-def _page(**params: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+pytestmark = pytest.mark.usefixtures("fresh_session")
 
 
 def _query(at: AppTest, key: str) -> str | None:
@@ -49,7 +36,10 @@ def _query(at: AppTest, key: str) -> str | None:
 
 def _live_config():
     """The config the session's trainer runs (the session cache is out of a test's reach)."""
-    (trainer,) = [o for o in gc.get_objects() if isinstance(o, Trainer) and not o.closed]
+    with warnings.catch_warnings():  # isinstance on some torch objects warns of deprecations
+        warnings.simplefilter("ignore")
+        live = [o for o in gc.get_objects() if isinstance(o, Trainer) and not o.closed]
+    (trainer,) = live
     return trainer.snapshot(visuals=False).cfg
 
 
@@ -70,7 +60,7 @@ def _widgets(at: AppTest) -> dict[str, object]:
 
 # ---- the sidebar is the table ----
 def test_every_setting_has_its_widget_with_the_tables_label_range_and_default():
-    at = _page(dataset="blobs", activation="leaky_relu")  # so classes and alpha are shown too
+    at = open_page(dataset="blobs", activation="leaky_relu")  # so classes and alpha are shown too
     assert not at.exception
     widgets = _widgets(at)
     for setting in SETTINGS:
@@ -97,14 +87,14 @@ def test_every_setting_has_its_widget_with_the_tables_label_range_and_default():
 
 
 def test_controls_shown_only_where_they_apply():
-    at = _page(dataset="circle", activation="tanh")
+    at = open_page(dataset="circle", activation="tanh")
     widgets = _widgets(at)
     assert "n_classes" not in widgets  # blobs only
     assert not any(k.startswith("alpha_") for k in widgets)  # tanh has no parameter
 
 
 def test_pairing_choices_follow_the_dataset_task():
-    at = _page(dataset="blobs")
+    at = open_page(dataset="blobs")
     options = at.selectbox(key="cfg_pairing").options
     assert "Softmax + CrossEntropyLoss (mistake)" in options
     assert "One logit + BCEWithLogitsLoss" not in options
@@ -112,8 +102,8 @@ def test_pairing_choices_follow_the_dataset_task():
 
 # ---- hide flags ----
 def test_a_hide_flag_hides_exactly_its_control_and_keeps_the_links_value():
-    shown = set(_widgets(_page()))
-    at = _page(hide="lr", lr="0.1")
+    shown = set(_widgets(open_page()))
+    at = open_page(hide="lr", lr="0.1")
     assert not at.exception
     assert shown - set(_widgets(at)) == {"lr"}
     assert _query(at, "hide") == "lr" and _query(at, "lr") == "0.1"
@@ -123,7 +113,7 @@ def test_a_hide_flag_hides_exactly_its_control_and_keeps_the_links_value():
 
 
 def test_a_group_and_buttons_can_be_hidden_and_shown_again():
-    at = _page(hide="Training,play,downloads")
+    at = open_page(hide="Training,play,downloads")
     hidden = set(parse_hide("Training")[0])
     assert not hidden & set(_widgets(at))
     assert "device" in _widgets(at)  # not hideable: where training runs stays in view
@@ -136,14 +126,14 @@ def test_a_group_and_buttons_can_be_hidden_and_shown_again():
 
 
 def test_a_scenario_link_opened_fresh_shows_its_note():
-    at = _page(**PRESETS["dying_relu"].query())
+    at = open_page(**PRESETS["dying_relu"].query())
     assert not at.exception and not at.warning
     assert any("Dying ReLU" in i.value for i in at.info)
-    assert _page(preset="nope").warning[0].value.startswith("Link: unknown scenario 'nope'")
+    assert open_page(preset="nope").warning[0].value.startswith("Link: unknown scenario 'nope'")
 
 
 def test_a_bad_hide_flag_gets_a_notice_and_hides_nothing_else():
-    at = _page(hide="bogus")
+    at = open_page(hide="bogus")
     assert not at.exception
     assert any("bogus" in w.value for w in at.warning)
     assert "lr" in _widgets(at)
@@ -151,7 +141,7 @@ def test_a_bad_hide_flag_gets_a_notice_and_hides_nothing_else():
 
 # ---- presets ----
 def test_a_preset_applied_mid_session_changes_the_run_and_the_url():
-    at = _page()
+    at = open_page()
     for _ in range(2):
         at.button(key="step").click().run()
     preset = PRESETS["dying_relu"]
@@ -169,7 +159,7 @@ def test_a_preset_applied_mid_session_changes_the_run_and_the_url():
 
 
 def test_a_preset_with_hide_flags_hides_them_and_its_note_goes_after_a_rebuild():
-    at = _page()
+    at = open_page()
     at.selectbox(key="preset_pick").set_value("vanishing_sigmoid").run()
     assert "dataset" not in _widgets(at) and _query(at, "hide") == ",".join(parse_hide("Data")[0])
     assert any("Vanishing gradients" in i.value for i in at.info)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from playground import charts
+from playground import activations, charts
 from playground.runner import RunInfo, Snapshot
 
 PROBE_SET = "a fixed probe set of up to 512 training points"
@@ -101,11 +101,17 @@ def histograms(snap: Snapshot) -> None:
     layers, labels = snap.histograms, snap.info.layer_labels
     if side == "before it":
         chart = charts.histogram_chart(
-            layers.hist_pre, "Input to each layer's activation", labels, zeros=getattr(layers, "zeros_pre", None)
+            layers.hist_pre,
+            "Input to each layer's activation",
+            labels,
+            zeros=layers.zeros_pre,
         )
     else:
         chart = charts.histogram_chart(
-            layers.hist_post, "Output of each hidden layer", labels, zeros=getattr(layers, "zeros_post", None)
+            layers.hist_post,
+            "Output of each hidden layer",
+            labels,
+            zeros=layers.zeros_post,
         )
     draw(st, chart, key="hist", width="content")
     st.caption(
@@ -135,9 +141,24 @@ def unit_health(snap: Snapshot) -> None:
         "saturated_fraction",
         "Saturated",
         f"A unit is saturated when its activation's slope is below 0.01 for every point of "
-        f"{PROBE_SET}: it passes almost no gradient back, so it barely learns. For SiLU, GELU "
-        "and Mish only the negative tail counts (below the function's minimum): their slope is "
-        "also 0 at the minimum itself, which is not saturation.",
+        f"{PROBE_SET}: it passes almost no gradient back, so it barely learns."
+        + _tail_note(snap.info.layer_keys),
+    )
+
+
+def _tail_note(keys: list[str]) -> str:
+    """Where one-sided saturation starts for the smooth ReLUs in this network, if any."""
+    tails = {
+        activations.get(k).label: activations.get(k).tail_below
+        for k in dict.fromkeys(keys)
+        if math.isfinite(activations.get(k).tail_below) and activations.get(k).tail_below < 0
+    }
+    if not tails:
+        return ""
+    where = ", ".join(f"{name} below {x:.2f}" for name, x in tails.items())
+    return (
+        f" Only inputs on the negative tail count ({where}): these functions also have a "
+        "slope of 0 at their minimum, which is not saturation."
     )
 
 

@@ -67,40 +67,41 @@ def sync(cfg: RunConfig) -> Trainer | None:
 
 def controls(trainer: Trainer) -> None:
     """Play/Pause, Step, Reset: buttons outside the live fragment, so a click reruns the page."""
-    hide = hidden()
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 3])
-    if "play" not in hide:
-        label, icon, command, tip = (
-            ("Pause", ":material/pause:", trainer.pause, "Stop training; the run is kept.")
-            if trainer.playing
-            else (
-                "Play",
-                ":material/play_arrow:",
-                trainer.play,
-                "Train continuously and watch the charts move.",
-            )
-        )
-        c1.button(label, key=label.lower(), type="primary", icon=icon, on_click=command, help=tip)
-    if "step" not in hide:
-        c2.button(
-            "Step",
-            key="step",
-            icon=":material/skip_next:",
-            disabled=trainer.playing,
-            on_click=trainer.step,
-            help="One update on one batch, then measure everything.",
-        )
-    if "reset" not in hide:
-        c3.button(
-            "Reset",
-            key="reset",
-            icon=":material/restart_alt:",
-            on_click=trainer.reset,
-            help="Back to step 0 with the same starting weights.",
+    playing = trainer.playing
+    buttons = (  # (control, label, icon, command, help); Pause stands where Play was
+        ("play", *_play_or_pause(trainer)),
+        ("step", "Step", ":material/skip_next:", trainer.step,
+         "One update on one batch, then measure everything."),
+        ("reset", "Reset", ":material/restart_alt:", trainer.reset,
+         "Back to step 0 with the same starting weights."),
+    )  # fmt: skip
+    *cols, c4 = st.columns([1, 1, 1, 3])
+    for col, (control, label, icon, command, tip) in zip(cols, buttons):
+        if control in hidden():
+            continue
+        col.button(
+            label,
+            key=label.lower(),
+            type="primary" if control == "play" else "secondary",
+            icon=icon,
+            on_click=command,
+            disabled=control == "step" and playing,
+            help=tip,
         )
     c4.caption(
         f"Trains on the server's {trainer.info.device.upper()}; up to {MAX_RUNNING} runs at "
         "once on this server."
+    )
+
+
+def _play_or_pause(trainer: Trainer) -> tuple[str, str, Callable[[], object], str]:
+    if trainer.playing:
+        return "Pause", ":material/pause:", trainer.pause, "Stop training; the run is kept."
+    return (
+        "Play",
+        ":material/play_arrow:",
+        trainer.play,
+        "Train continuously and watch the charts move.",
     )
 
 

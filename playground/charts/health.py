@@ -63,7 +63,9 @@ def _share_bars(split: bool) -> alt.Chart:
         "part:N",
         title=None,
         scale=alt.Scale(domain=PARTS, range=[1.0, FADED]),
-        legend=alt.Legend(orient="top", symbolType="square", symbolFillColor=INK),
+        legend=alt.Legend(
+            orient="bottom", direction="vertical", symbolType="square", symbolFillColor=INK
+        ),
     )
     return (
         alt.Chart()
