@@ -349,26 +349,29 @@ def _kinds(spec: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_histogram_gives_exact_zeros_a_bar_of_their_own():
     hist = _hist(3)
+    hist[0] = (np.linspace(0.0, 3.0, 31), hist[0][1])  # a ReLU layer: bins start at 0
     zeros = np.array([120.0, 0.0, 7.0])
     spec = charts.histogram_chart(hist, "Activations", ["relu"] * 3, zeros=zeros).to_dict()
     bins, zero = _kinds(spec)
     assert len(bins) == 90 and len(zero) == 2  # one row per layer with a zero count
     assert zero["layer"].tolist() == [1, 3] and zero["count"].tolist() == [120.0, 7.0]
-    assert (zero["start"] == 0).all()
     assert zero["name"].tolist() == ["layer 1 · relu", "layer 3 · relu"]
     np.testing.assert_allclose(bins[bins["layer"] == 2]["count"], hist[1][1])
-    bars, rule = spec["spec"]["layer"]
-    assert bars["mark"]["type"] == "rect" and rule["mark"]["type"] == "rule"
-    assert [b["transform"][0]["filter"] for b in (bars, rule)] == [
-        "(datum.kind === 'other values')",
-        "(datum.kind === 'exactly 0')",
-    ]
-    assert rule["encoding"]["x"]["field"] == "start"  # on the bins' x scale, at 0
-    for layer in (bars, rule):
-        color = layer["encoding"]["color"]
-        assert color["field"] == "kind" and color["scale"]["domain"] == charts.HIST_KINDS
-        assert len(set(color["scale"]["range"])) == 2
-    assert {t["field"] for t in rule["encoding"]["tooltip"]} == {"kind", "count"}
+    # one bin wide, beside the bins when they start at 0 (as ReLU's do), over them otherwise
+    for _, row in zero.iterrows():
+        edges = hist[row["layer"] - 1][0]
+        width = edges[1] - edges[0]
+        if edges[0] >= 0:
+            assert (row["start"], row["end"]) == pytest.approx((edges[0] - width, edges[0]))
+        else:
+            assert (row["start"], row["end"]) == pytest.approx((-width / 2, width / 2))
+    assert zero.index.min() > bins.index.max()  # drawn last, so on top
+    assert set(zero["range"]) == {"exactly 0"} and bins["range"].iloc[0] == "0 to 0.1"
+    bars = spec["spec"]
+    assert bars["mark"]["type"] == "rect" and "transform" not in bars  # one mark, no filter
+    color = bars["encoding"]["color"]
+    assert color["field"] == "kind" and color["scale"]["domain"] == charts.HIST_KINDS
+    assert len(set(color["scale"]["range"])) == 2
 
 
 def test_histogram_spec_is_the_same_with_and_without_zeros_present():
