@@ -50,13 +50,14 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 @dataclass(frozen=True)
 class Param:
-    """The activation's one tunable number, shown as a slider."""
+    """The activation's one tunable number, shown as a number box."""
 
     name: str
     default: float
     low: float
     high: float
     help: str
+    step: float = 0.01  # what the box's +/- buttons add
 
 
 Bounds = Callable[[float], tuple[float, float]]

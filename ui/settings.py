@@ -283,7 +283,7 @@ def _alpha(where: Any, act: str) -> float | None:
         f"{param.name} ({activations.get(act).label})",
         param.low,
         param.high,
-        step=0.01,
+        step=param.step,
         key=key,
         help=param.help,
     )
