@@ -404,15 +404,41 @@ def test_layer_lines_drop_nan_and_colour_layers_by_depth():
     assert spec["title"] == "Dead units"
 
 
-def test_layer_lines_log_scale_drops_non_positive_values():
+def test_layer_lines_log_scale_puts_exact_zeros_on_a_band_below_the_data():
     frame = _layer_frame(5, 2)
     frame.loc[0, "grad_norm"] = 0.0
-    frame.loc[3, "grad_norm"] = -1.0
+    frame.loc[3, "grad_norm"] = -1.0  # no measure is negative: dropped
+    frame.loc[5, "grad_norm"] = np.nan  # does not apply: dropped
+    smallest = frame["grad_norm"][frame["grad_norm"] > 0].min()
     spec = charts.layer_lines_chart(frame, "grad_norm", "Gradient norms", log_scale=True)
     spec = spec.to_dict()
-    assert spec["encoding"]["y"]["scale"]["type"] == "log"
-    rows = _rows(spec)
+    lines, band, label = spec["layer"]
+    assert lines["encoding"]["y"]["scale"]["type"] == "log"
+    rows = _rows(spec, 0)
     assert len(rows) == 8 and (rows["value"] > 0).all()
+    floor = 0.5 * 10.0 ** (np.floor(np.log10(smallest)) - 1)
+    zeros = rows[rows["zero"]]
+    assert len(zeros) == 1 and zeros.iloc[0]["step"] == 0 and zeros.iloc[0]["value"] == floor
+    assert smallest / 200 < floor < smallest / 5  # below the data, not far below
+    assert _rows(spec, 1)["floor"].tolist() == [floor]
+    assert _rows(spec, 2)["step"].tolist() == [4.0]  # its label at the last step
+    assert label["encoding"]["text"]["value"].startswith("exactly 0")
+    assert "exactly 0" in lines["transform"][0]["calculate"]  # the tooltip says so too
+
+
+def test_log_axis_labels_use_one_style_per_decade_range():
+    spec = charts.layer_lines_chart(_layer_frame(3, 1), "grad_norm", "g", log_scale=True)
+    expr = spec.to_dict()["layer"][0]["encoding"]["y"]["axis"]["labelExpr"]
+    assert "'.0e'" in expr and "'~g'" in expr
+
+
+def test_log_scale_spec_is_the_same_with_and_without_zeros():
+    frame = _layer_frame(5, 2)
+    some = frame.copy()
+    some.loc[0, "grad_norm"] = 0.0
+    a = charts.layer_lines_chart(frame, "grad_norm", "g", log_scale=True).to_dict()
+    b = charts.layer_lines_chart(some, "grad_norm", "g", log_scale=True).to_dict()
+    assert _skeleton(a) == _skeleton(b)
 
 
 def test_layer_lines_thin_by_step_and_keep_every_layer_of_a_kept_step():

@@ -155,7 +155,9 @@ def _step_x() -> alt.X:
     return alt.X(
         "step:Q",
         title="training step",
-        scale=alt.Scale(zero=False, nice=False),
+        # at least steps 0 to 1: a lone point at step 0 (a new run, after Reset) would otherwise
+        # give an empty domain, which the axis labels "NaN"
+        scale=alt.Scale(domain={"unionWith": [0, 1]}, nice=False),
         axis=alt.Axis(format="~s", tickMinStep=1),  # 12k, not 12,000.000000 or fractions
     )
 

@@ -7,17 +7,23 @@ the first bin); line charts take the long (step, layer, value) history and colou
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from playground.charts.base import (
+    CALM,
     DEPTH_SCHEME,
+    HEIGHT,
     HIST_COLUMNS,
     HIST_HEIGHT,
     HIST_WIDTH,
     INK,
+    LOG_FLOOR,
     TRAIN,
+    WIDE,
     _cache,
     _downsample_steps,
     _finite,
@@ -26,6 +32,7 @@ from playground.charts.base import (
     _nominal_color,
     _over_steps,
     _plain,
+    _step_x,
     _with_data,
 )
 
@@ -168,21 +175,80 @@ def _layer_lines_skeleton(column: str, title: str, log_scale: bool, percent: boo
     return _over_steps(title, y, color, tips)
 
 
+# log axes: labels at powers of ten only (the domain is niced to them), plain numbers in the
+# middle decades and 1e-5 style outside, never both styles side by side in one range
+LOG_LABELS = (
+    "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) > 0.001 ? '' : "
+    "datum.value >= 0.001 && datum.value < 10000 ? format(datum.value, '~g') "
+    ": format(datum.value, '.0e')"
+)
+ZERO_TEXT = "exactly 0"
+
+
+@_cache
+def _log_lines_skeleton(column: str, title: str) -> alt.LayerChart:
+    """Lines on a log scale with exact zeros drawn on a band below the data, labelled as 0.
+
+    A log axis cannot show 0, yet a gradient that collapses to exactly 0 (a layer of dead
+    units) is the moment to see: those points sit on the band and the line runs along it.
+    """
+    name = _plain(column)
+    lines = (
+        alt.Chart()
+        .mark_line()
+        .transform_calculate(shown=f"datum.zero ? '{ZERO_TEXT}' : format(datum.value, '.3g')")
+        .encode(
+            x=_step_x(),
+            y=alt.Y(
+                "value:Q",
+                title=name,
+                scale=alt.Scale(type="log", nice=True),
+                axis=alt.Axis(labelExpr=LOG_LABELS),
+            ),
+            color=alt.Color("layer:O", title="layer", scale=alt.Scale(scheme=DEPTH_SCHEME)),
+            tooltip=[
+                alt.Tooltip("step:Q", title="step"),
+                alt.Tooltip("layer:O", title="layer"),
+                alt.Tooltip("shown:N", title=name),
+            ],
+        )
+    )
+    band = alt.Chart().mark_rule(color=CALM, strokeDash=[3, 3]).encode(y="floor:Q")
+    label = (  # at the right end, clear of the first steps' lines
+        alt.Chart()
+        .mark_text(align="right", baseline="bottom", dy=-2, color=CALM, fontSize=10)
+        .encode(x="step:Q", y="floor:Q", text=alt.value(f"{ZERO_TEXT} ↓"))
+    )
+    return alt.layer(lines, band, label, title=title).properties(width=WIDE, height=HEIGHT)
+
+
+def _zero_floor(values: np.ndarray) -> float:
+    """Where exact zeros go on a log scale: below the decade of the smallest positive value and
+    between two ticks (half a power of ten), so no tick label sits on the band."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    if not len(positive):
+        return LOG_FLOOR
+    return 0.5 * 10.0 ** (math.floor(math.log10(float(positive.min()))) - 1)
+
+
 def layer_lines_chart(
     frame: pd.DataFrame,
     column: str,
     title: str,
     log_scale: bool = False,
     percent: bool = False,
-) -> alt.Chart:
+) -> alt.Chart | alt.LayerChart:
     """One line per layer over training steps, coloured from shallow to deep.
 
     `frame` is long: step, layer, <column> (as `Series.layer_frame` gives it); it is thinned to
-    at most 300 steps. Rows with NaN (a measure that does not apply) are dropped, and on a log
-    scale so are values <= 0. `percent`: a fraction, drawn on a fixed 0-100 % axis.
+    at most 300 steps. Rows with NaN (a measure that does not apply) are dropped. On a log scale
+    exact zeros are drawn on a band a decade below the smallest positive value, marked as 0,
+    and negative values (which no measure here takes) are dropped. `percent`: a fraction, drawn
+    on a fixed 0-100 % axis.
     """
     values = frame[column].to_numpy(dtype=np.float64)
-    ok = _finite(values, log_scale)
+    zero = values == 0
+    ok = _finite(values, log_scale) | (zero if log_scale else False)
     data = pd.DataFrame(
         {
             "step": frame["step"].to_numpy(dtype=np.float64)[ok],
@@ -191,5 +257,11 @@ def layer_lines_chart(
         }
     )
     data = _downsample_steps(data).reset_index(drop=True)
-    skeleton = _layer_lines_skeleton(column, title, bool(log_scale), bool(percent))
-    return _with_data(skeleton, data)
+    if not log_scale:
+        return _with_data(_layer_lines_skeleton(column, title, False, bool(percent)), data)
+    floor = _zero_floor(data["value"].to_numpy())
+    data["zero"] = data["value"].to_numpy() == 0
+    data.loc[data["zero"], "value"] = floor
+    last = float(data["step"].max()) if len(data) else 1.0
+    band = pd.DataFrame({"floor": [floor], "step": [max(last, 1.0)]})
+    return _with_data(_log_lines_skeleton(column, title), data, band, band)
