@@ -193,10 +193,12 @@ def _summary(run: Run, final: dict[str, Any], layers: list[dict[str, Any]], out:
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
+    """Right-aligned columns as wide as their header or widest cell: no name is cut."""
     head = list(rows[0])
-    lines = ["  ".join(f"{h[:10]:>10}" for h in head)]
-    for r in rows:
-        lines.append("  ".join(f"{_cell(r[h]):>10}" for h in head))
+    cells = [[_cell(r[h]) for h in head] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(head)]
+    lines = ["  ".join(f"{h:>{w}}" for h, w in zip(head, widths))]
+    lines += ["  ".join(f"{c:>{w}}" for c, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)
 
 

@@ -426,6 +426,13 @@ def test_layer_lines_log_scale_puts_exact_zeros_on_a_band_below_the_data():
     assert "exactly 0" in lines["transform"][0]["calculate"]  # the tooltip says so too
 
 
+def test_layer_legends_take_a_column_per_ten_layers():
+    for n_layers, columns in ((4, 1), (10, 1), (12, 2), (32, 4)):
+        spec = charts.layer_lines_chart(_layer_frame(3, n_layers), "pre_std", "std").to_dict()
+        legend = spec["encoding"]["color"]["legend"]
+        assert legend["columns"] == columns and legend["symbolLimit"] == 0
+
+
 def test_log_axis_labels_use_one_style_per_decade_range():
     spec = charts.layer_lines_chart(_layer_frame(3, 1), "grad_norm", "g", log_scale=True)
     expr = spec.to_dict()["layer"][0]["encoding"]["y"]["axis"]["labelExpr"]

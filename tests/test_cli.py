@@ -16,6 +16,7 @@ from playground import activations
 from playground.config import RunConfig, config_dict
 from playground.data import DATASETS
 from playground.model import INITS
+from playground.probes import LAYER_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
@@ -218,6 +219,12 @@ def test_json_path_writes_a_file_and_keeps_stdout_for_people(plane):
     assert proc.stdout.startswith("plane (regression)")
     with pytest.raises(json.JSONDecodeError):
         json.loads(proc.stdout)
+
+
+def test_text_table_prints_every_column_name_in_full(plane):
+    proc, _ = plane
+    header = next(line for line in proc.stdout.splitlines() if line.split()[:1] == ["layer"])
+    assert header.split() == ["layer", "activation", *LAYER_KEYS]
 
 
 def test_regression_reports_r2(plane):

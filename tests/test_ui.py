@@ -207,6 +207,13 @@ def test_no_page_or_panel_reaches_into_the_run():
                 assert node.attr != "run", f"{path.name} line {node.lineno} touches .run"
 
 
+def test_metric_tiles_keep_numbers_short():
+    from ui.panels import fmt
+
+    assert fmt(1.2813e11) == "1.3e+11" and fmt(0.69312) == "0.6931"
+    assert fmt(2.5e-5) == "2.50e-05" and fmt(float("nan")) == "—"
+
+
 def test_every_setting_is_drawn_by_a_known_widget():
     for setting in SETTINGS:
         assert _kind(setting) in WIDGET_OF or setting.widget == "param", setting.key

@@ -30,6 +30,8 @@ def fmt(x: float) -> str:
     """Four significant digits, short enough for a metric tile even when tiny."""
     if not math.isfinite(x):
         return "—"
+    if abs(x) >= 1e5:  # a diverging loss: short enough not to be cut off in the tile
+        return f"{x:.2g}"
     return f"{x:.2e}" if 0 < abs(x) < 1e-3 else f"{x:.4g}"
 
 

@@ -57,7 +57,8 @@ def sync(cfg: RunConfig) -> Trainer | None:
     change = box.trainer.apply(cfg)
     if change == "rebuilt":
         st.toast(
-            "Settings changed: the network was rebuilt and training starts from step 0.",
+            "Settings changed: the network was rebuilt at step 0 and is paused. Press Play to "
+            "train it.",
             icon=":material/restart_alt:",
         )
     elif change == "lr":

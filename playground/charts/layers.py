@@ -54,7 +54,9 @@ def _histogram_skeleton(title: str) -> alt.FacetChart:
         .encode(
             x=alt.X("start:Q", title="value", scale=alt.Scale(zero=False, nice=False)),
             x2="end:Q",
-            y=alt.Y("count:Q", title="count"),
+            # square root: a ReLU layer's exact zeros outnumber the rest tenfold and more,
+            # and on a linear axis every other bar would be a sliver
+            y=alt.Y("count:Q", title="count (√ scale)", scale=alt.Scale(type="sqrt")),
             y2=alt.datum(0),
             color=_nominal_color("kind", HIST_KINDS, [TRAIN, INK]),
             tooltip=[
@@ -158,16 +160,21 @@ def histogram_chart(
 
 
 # ---- per-layer lines --------------------------------------------------------------------------
+def _layer_color(n_layers: int) -> alt.Color:
+    """Layers from shallow to deep; the legend takes a column per 10 layers so none is cut."""
+    legend = alt.Legend(columns=max(1, -(-n_layers // 10)), symbolLimit=0)
+    return alt.Color("layer:O", title="layer", scale=alt.Scale(scheme=DEPTH_SCHEME), legend=legend)
+
+
 @_cache
-def _layer_lines_skeleton(column: str, title: str, log_scale: bool, percent: bool) -> alt.Chart:
+def _layer_lines_skeleton(column: str, title: str, percent: bool, n_layers: int) -> alt.Chart:
+    """Linear lines; log-scale ones are `_log_lines_skeleton`, which also draws exact zeros."""
     name = _plain(column)
-    if log_scale:
-        y = alt.Y("value:Q", title=name, scale=alt.Scale(type="log"))
-    elif percent:
+    if percent:
         y = alt.Y("value:Q", title=name, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"))
     else:
         y = alt.Y("value:Q", title=name)
-    color = alt.Color("layer:O", title="layer", scale=alt.Scale(scheme=DEPTH_SCHEME))
+    color = _layer_color(n_layers)
     tips = [
         alt.Tooltip("layer:O", title="layer"),
         alt.Tooltip("value:Q", title=name, format=".1%" if percent else ".3g"),
@@ -186,7 +193,7 @@ ZERO_TEXT = "exactly 0"
 
 
 @_cache
-def _log_lines_skeleton(column: str, title: str) -> alt.LayerChart:
+def _log_lines_skeleton(column: str, title: str, n_layers: int) -> alt.LayerChart:
     """Lines on a log scale with exact zeros drawn on a band below the data, labelled as 0.
 
     A log axis cannot show 0, yet a gradient that collapses to exactly 0 (a layer of dead
@@ -205,7 +212,7 @@ def _log_lines_skeleton(column: str, title: str) -> alt.LayerChart:
                 scale=alt.Scale(type="log", nice=True),
                 axis=alt.Axis(labelExpr=LOG_LABELS),
             ),
-            color=alt.Color("layer:O", title="layer", scale=alt.Scale(scheme=DEPTH_SCHEME)),
+            color=_layer_color(n_layers),
             tooltip=[
                 alt.Tooltip("step:Q", title="step"),
                 alt.Tooltip("layer:O", title="layer"),
@@ -257,11 +264,13 @@ def layer_lines_chart(
         }
     )
     data = _downsample_steps(data).reset_index(drop=True)
+    n_layers = int(frame["layer"].max()) if len(frame) else 1
     if not log_scale:
-        return _with_data(_layer_lines_skeleton(column, title, False, bool(percent)), data)
+        skeleton = _layer_lines_skeleton(column, title, bool(percent), n_layers)
+        return _with_data(skeleton, data)
     floor = _zero_floor(data["value"].to_numpy())
     data["zero"] = data["value"].to_numpy() == 0
     data.loc[data["zero"], "value"] = floor
     last = float(data["step"].max()) if len(data) else 1.0
     band = pd.DataFrame({"floor": [floor], "step": [max(last, 1.0)]})
-    return _with_data(_log_lines_skeleton(column, title), data, band, band)
+    return _with_data(_log_lines_skeleton(column, title, n_layers), data, band, band)
