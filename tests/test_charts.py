@@ -1,5 +1,7 @@
 """Chart builders: the data each chart carries, its encodings, and a spec that holds still."""
 
+import base64
+import io
 import json
 import subprocess
 import sys
@@ -7,6 +9,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from playground import charts
 
@@ -209,88 +212,118 @@ def test_points_frame_thins_large_splits():
     assert (pts["split"] == "train").sum() <= 300 and (pts["split"] == "test").sum() == 10
 
 
-def test_heatmap_cells_tile_the_plane_without_gaps():
+def _map(spec: dict) -> tuple[np.ndarray, pd.Series]:
+    """The decision map's pixels (top row first) and the plane it covers."""
+    row = _rows(spec, 0).iloc[0]
+    header = "data:image/png;base64,"
+    assert row["url"].startswith(header)
+    image = Image.open(io.BytesIO(base64.b64decode(row["url"][len(header) :])))
+    return np.asarray(image.convert("RGB")).astype(int), row
+
+
+def _pixel(pixels: np.ndarray, i: int, j: int) -> np.ndarray:
+    """The colour at the centre of grid cell (row i, column j); row 0 is the plane's bottom."""
+    up = charts.heatmap.UPSCALE
+    return pixels[pixels.shape[0] - 1 - (i * up + up // 2), j * up + up // 2]
+
+
+def test_map_image_covers_the_grid_cells_and_puts_row_0_at_the_bottom():
     nx, ny = 6, 4  # not square, so a swapped axis would show
     grid = _grid(nx, ny, "binary")
+    grid["value"][:] = 0.0
+    grid["value"][0, 5] = 1.0  # bottom right: the positive class's blue
     spec = charts.boundary_chart(grid, _points("binary"), "binary", ["a", "b"]).to_dict()
-    cells = _rows(spec, 0)
-    assert len(cells) == nx * ny
-    assert (cells["x_hi"] > cells["x_lo"]).all() and (cells["y_hi"] > cells["y_lo"]).all()
-    for lo, hi, axis in (("x_lo", "x_hi", grid["x"]), ("y_lo", "y_hi", grid["y"])):
-        edges = np.unique(np.concatenate([cells[lo], cells[hi]]))
-        assert len(edges) == len(axis) + 1
-        starts, ends = np.unique(cells[lo]), np.unique(cells[hi])
-        np.testing.assert_array_equal(starts[1:], ends[:-1])  # each cell ends where the next starts
-        step = axis[1] - axis[0]
-        np.testing.assert_allclose([edges[0], edges[-1]], [axis[0] - step / 2, axis[-1] + step / 2])
-        centres = (starts + ends) / 2
-        np.testing.assert_allclose(centres, axis, atol=1e-6)  # each cell centred on a grid point
-    # value[i, j] belongs at (x[j], y[i])
-    i, j = 2, 5
-    hit = cells[
-        (cells["x_lo"] < grid["x"][j])
-        & (grid["x"][j] < cells["x_hi"])
-        & (cells["y_lo"] < grid["y"][i])
-        & (grid["y"][i] < cells["y_hi"])
-    ]
-    assert len(hit) == 1
-    assert hit["value"].iloc[0] == pytest.approx(grid["value"][i, j])
+    pixels, row = _map(spec)
+    up = charts.heatmap.UPSCALE
+    assert pixels.shape == (ny * up, nx * up, 3)
+    step_x, step_y = grid["x"][1] - grid["x"][0], grid["y"][1] - grid["y"][0]
+    assert (row["x_lo"], row["x_hi"]) == pytest.approx(
+        (grid["x"][0] - step_x / 2, grid["x"][-1] + step_x / 2)
+    )
+    assert (row["y_lo"], row["y_hi"]) == pytest.approx(
+        (grid["y"][0] - step_y / 2, grid["y"][-1] + step_y / 2)
+    )
+    blue, orange = charts.heatmap.hex_rgb(charts.CLASS_1), charts.heatmap.hex_rgb(charts.CLASS_0)
+    np.testing.assert_allclose(_pixel(pixels, 0, 5), blue, atol=1)
+    np.testing.assert_allclose(pixels[-1, -1], blue, atol=1)  # the image's bottom-right corner
+    np.testing.assert_allclose(_pixel(pixels, 3, 5), orange, atol=1)
+    np.testing.assert_allclose(pixels[0, -1], orange, atol=1)
 
 
-def test_binary_boundary_uses_one_diverging_scale_for_cells_and_points():
-    spec = charts.boundary_chart(_grid(5, 5, "binary"), _points("binary"), "binary", ["no", "yes"])
-    spec = spec.to_dict()
-    heat, dots = spec["layer"]
-    assert heat["mark"]["type"] == "rect"
-    assert {heat["encoding"][c]["field"] for c in ("x", "x2", "y", "y2")} == {
-        "x_lo",
-        "x_hi",
-        "y_lo",
-        "y_hi",
-    }
-    cell_color, point_color = heat["encoding"]["color"], dots["encoding"]["color"]
-    assert cell_color["field"] == "value" and point_color["field"] == "label"
-    assert cell_color["scale"]["domain"] == [0, 1]
-    assert cell_color["scale"] == point_color["scale"]
-    assert cell_color["scale"]["range"][0] == charts.CLASS_0
-    assert cell_color["scale"]["range"][-1] == charts.CLASS_1
-    assert cell_color["title"] == "P(yes)"
+def test_binary_map_colour_follows_the_predicted_probability():
+    grid = _grid(5, 1, "binary")
+    grid["value"][0] = [0.0, 0.25, 0.5, 0.75, 1.0]
+    spec = charts.boundary_chart(grid, _points("binary"), "binary", ["no", "yes"]).to_dict()
+    pixels, _ = _map(spec)
+    colours = [_pixel(pixels, 0, j) for j in range(5)]
+    ends = [charts.heatmap.hex_rgb(c) for c in charts.DIVERGING]
+    for got, want in zip(colours[::2], ends):
+        np.testing.assert_allclose(got, want, atol=1)  # 0, 0.5, 1: the scale's own colours
+    blue = charts.heatmap.hex_rgb(charts.CLASS_1)
+    # 0.75 lies between white and blue: closer to each end than the other end is
+    assert np.abs(colours[3] - blue).sum() < np.abs(ends[1] - blue).sum()
+    assert np.abs(colours[3] - ends[1]).sum() < np.abs(ends[1] - blue).sum()
+    # the points share the map's scale, so the legend describes both
+    image, dots = spec["layer"]
+    assert image["mark"]["type"] == "image" and image["encoding"]["url"]["field"] == "url"
+    scale = dots["encoding"]["color"]["scale"]
+    assert scale["domain"] == [0, 1] and scale["range"] == charts.DIVERGING
+    assert scale["interpolate"] == "lab" and dots["encoding"]["color"]["title"] == "P(yes)"
     stroke = dots["encoding"]["stroke"]
     assert stroke["field"] == "split" and stroke["scale"]["domain"] == ["train", "test"]
     assert len(set(stroke["scale"]["range"])) == 2  # train and test points look different
     assert spec["width"] == spec["height"] == charts.BOUNDARY_SIZE
     pts = _rows(spec, 1)
-    assert len(pts) == 12 and set(pts["split"]) == {"train", "test"}
-    assert set(pts["class"]) == {"no", "yes"}
+    assert len(pts) == 12 and set(pts["class"]) == {"no", "yes"}
 
 
-def test_multiclass_boundary_colours_by_class_and_fades_by_confidence():
-    grid = _grid(4, 3, "multiclass")
+def test_multiclass_map_colours_by_predicted_class_and_fades_by_confidence():
+    grid = _grid(3, 2, "multiclass")
+    grid["class"] = np.array([[0, 1, 2], [2, 1, 0]])
+    grid["value"] = np.array([[1.0, 1.0, 1.0], [1 / 3, 0.2, 2 / 3]])
     names = ["red", "green", "blue"]
     spec = charts.boundary_chart(grid, _points("multiclass"), "multiclass", names).to_dict()
-    heat, dots = spec["layer"]
-    color = heat["encoding"]["color"]
-    assert color["field"] == "class" and color["type"] == "nominal"
-    assert color["scale"]["domain"] == names
+    pixels, _ = _map(spec)
+    low, high = charts.CONFIDENCE_OPACITY
+    for i in range(2):
+        for j in range(3):
+            colour = charts.heatmap.hex_rgb(charts.CLASS_PALETTE[grid["class"][i, j]])
+            t = np.clip((grid["value"][i, j] - 1 / 3) / (2 / 3), 0, 1)
+            alpha = low + t * (high - low)
+            want = colour * alpha + 255 * (1 - alpha)  # over the white background
+            np.testing.assert_allclose(_pixel(pixels, i, j), want, atol=1)
+    dots = spec["layer"][1]
     assert dots["encoding"]["color"]["scale"]["domain"] == names
-    assert heat["encoding"]["opacity"]["field"] == "value"
-    cells = _rows(spec, 0)
-    expected = np.asarray(names)[grid["class"].reshape(-1)]
-    assert cells["class"].tolist() == expected.tolist()
-    np.testing.assert_allclose(cells["value"], grid["value"].reshape(-1), rtol=1e-6)
     pts = _rows(spec, 1)
     assert pts["class"].tolist() == np.asarray(names)[pts["label"].astype(int)].tolist()
 
 
-def test_regression_boundary_scale_is_symmetric_and_sized_by_the_targets():
-    grid = _grid(3, 3, "regression")
-    grid["value"] = grid["value"] * 10 - 5
+def test_regression_map_is_clamped_to_a_symmetric_scale_sized_by_the_targets():
+    grid = _grid(3, 1, "regression")
+    grid["value"][0] = [-9.0, 0.0, 9.0]  # beyond the +-2.5 the targets give: clamped
     spec = charts.boundary_chart(grid, _points("regression"), "regression", []).to_dict()
-    heat, dots = spec["layer"]
-    scale = heat["encoding"]["color"]["scale"]
+    pixels, _ = _map(spec)
+    for j, colour in enumerate(charts.DIVERGING):
+        np.testing.assert_allclose(_pixel(pixels, 0, j), charts.heatmap.hex_rgb(colour), atol=1)
+    scale = spec["layer"][1]["encoding"]["color"]["scale"]
     assert scale["domain"] == [-2.5, 2.5] and scale["domainMid"] == 0 and scale["clamp"] is True
-    assert dots["encoding"]["color"]["field"] == "label"
-    assert dots["encoding"]["color"]["scale"] == scale
+
+
+# The pixels Vega itself drew (vl-convert 1.9, i.e. d3's interpolateLab) for rects coloured by
+# the binary map's scale at these values: the server-drawn map must agree with the legend.
+VEGA_DREW = {
+    0.1: (247, 165, 81),
+    0.25: (247, 191, 139),
+    0.4: (240, 217, 196),
+    0.6: (197, 210, 226),
+    0.9: (83, 141, 199),
+}
+
+
+def test_map_colours_are_the_ones_vega_draws_for_the_legends_scale():
+    values = np.array(list(VEGA_DREW))
+    got = charts.heatmap.diverging(values, 0.0, 1.0, charts.DIVERGING)
+    np.testing.assert_allclose(got, np.array(list(VEGA_DREW.values())), atol=1)
 
 
 # ---- histograms -------------------------------------------------------------------------------
@@ -564,7 +597,8 @@ def test_a_new_chart_leaves_earlier_charts_data_alone():
     pd.testing.assert_frame_equal(_rows(first.to_dict()), first_rows)
     a = charts.boundary_chart(_grid(3, 3, "binary"), _points("binary"), "binary", ["a", "b"])
     b = charts.boundary_chart(_grid(4, 4, "binary"), _points("binary"), "binary", ["a", "b"])
-    assert len(_rows(a.to_dict(), 0)) == 9 and len(_rows(b.to_dict(), 0)) == 16
+    assert _map(a.to_dict())[0].shape[0] == 3 * charts.heatmap.UPSCALE
+    assert _map(b.to_dict())[0].shape[0] == 4 * charts.heatmap.UPSCALE
 
 
 def test_charts_module_does_not_import_streamlit():

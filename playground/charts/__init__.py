@@ -1,11 +1,12 @@
 """Altair chart builders: plain data in, a chart out. No Streamlit here.
 
-One module per view (`curves`, `boundary`, `layers`, `health`) on top of `base`, which holds what
-they share: the palette, the cached skeletons that keep a spec byte-identical between redraws,
-thinning, and `vega_spec`, the hand-off to a renderer. Pages import this package and nothing
+One module per view (`curves`, `boundary` with its `heatmap` image, `layers`, `health`) on top
+of `base`, which holds what they share: the palette, the cached skeletons that keep a spec
+byte-identical between redraws, thinning, and `vega_spec`, the hand-off to a renderer. Pages import this package and nothing
 below it: `from playground import charts; charts.loss_chart(...)`.
 """
 
+from playground.charts import heatmap
 from playground.charts.base import (
     BOUNDARY_SIZE,
     CALM,
@@ -31,7 +32,7 @@ from playground.charts.base import (
     downsample,
     vega_spec,
 )
-from playground.charts.boundary import boundary_chart, points_frame
+from playground.charts.boundary import CONFIDENCE_OPACITY, boundary_chart, points_frame
 from playground.charts.curves import loss_chart, metric_chart
 from playground.charts.health import PARTS, layer_share_chart
 from playground.charts.layers import HIST_KINDS, histogram_chart, layer_lines_chart
@@ -42,6 +43,7 @@ __all__ = [
     "CLASS_0",
     "CLASS_1",
     "CLASS_PALETTE",
+    "CONFIDENCE_OPACITY",
     "DEPTH_SCHEME",
     "DIVERGING",
     "HEIGHT",
@@ -62,6 +64,7 @@ __all__ = [
     "WIDE",
     "boundary_chart",
     "downsample",
+    "heatmap",
     "histogram_chart",
     "layer_lines_chart",
     "layer_share_chart",

@@ -1,8 +1,10 @@
 """The decision boundary: the model's output over the input plane, with the data on top.
 
 `points_frame` thins the data points (once per dataset); `boundary_chart` lays the model's output
-under them as a grid of cells. Each task gets colour scales fixed by the task and the targets,
-never by the predictions, so the spec holds still while the model learns.
+under them as one image whose colours are computed here (`heatmap`), not as a grid of 1,600
+rectangles for the browser to draw. Each task gets colour scales fixed by the task and the
+targets, never by the predictions, so the spec holds still while the model learns; the points'
+colour scale is the map's, so the legend describes both.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from playground.charts import heatmap
 from playground.charts.base import (
     BOUNDARY_SIZE,
     CALM,
@@ -61,25 +64,32 @@ def _cell_edges(axis: np.ndarray) -> np.ndarray:
     return np.concatenate([[2 * axis[0] - mid[0]], mid, [2 * axis[-1] - mid[-1]]])
 
 
-def _grid_frame(grid: dict) -> pd.DataFrame:
-    """One row per grid cell: x_lo, x_hi, y_lo, y_hi, value (and class_index for multi-class).
+CONFIDENCE_OPACITY = (0.05, 0.85)  # multi-class: chance level drawn faint, certainty nearly solid
+
+
+def _map_frame(grid: dict, task: str, n_classes: int, bound: float) -> pd.DataFrame:
+    """One row: the map as a PNG data URL and the plane it covers (the cells' outer edges).
 
     `grid["value"][i, j]` sits at (x[j], y[i]), as `np.meshgrid(x, y)` lays it out.
     """
+    value = np.asarray(grid["value"], dtype=np.float64)
+    if task == "multiclass":
+        palette = [CLASS_PALETTE[i % len(CLASS_PALETTE)] for i in range(n_classes)]
+        rgb = heatmap.by_class(grid["class"], value, palette, CONFIDENCE_OPACITY)
+    elif task == "binary":
+        rgb = heatmap.diverging(value, 0.0, 1.0, DIVERGING)
+    else:
+        rgb = heatmap.diverging(value, -bound, bound, DIVERGING)
     xe, ye = _cell_edges(grid["x"]), _cell_edges(grid["y"])
-    nx, ny = len(xe) - 1, len(ye) - 1
-    data = {
-        "x_lo": np.tile(xe[:-1], ny),
-        "x_hi": np.tile(xe[1:], ny),
-        "y_lo": np.repeat(ye[:-1], nx),
-        "y_hi": np.repeat(ye[1:], nx),
-        "value": np.asarray(grid["value"], dtype=np.float64).reshape(-1),
-    }
-    # float32 halves what each redraw sends; the cells need no more precision
-    frame = pd.DataFrame({k: v.astype(np.float32) for k, v in data.items()})
-    if "class" in grid:
-        frame["class_index"] = np.asarray(grid["class"]).reshape(-1).astype(np.int64)
-    return frame
+    return pd.DataFrame(
+        {
+            "url": [heatmap.png_url(rgb)],
+            "x_lo": [xe[0]],
+            "x_hi": [xe[-1]],
+            "y_lo": [ye[0]],
+            "y_hi": [ye[-1]],
+        }
+    )
 
 
 def _nice_bound(value: float) -> float:
@@ -114,50 +124,31 @@ def _boundary_skeleton(task: str, names: tuple[str, ...], bound: float) -> alt.L
         alt.Tooltip("x2:Q", title=y_title, format=".2f"),
         alt.Tooltip("split:N", title="data"),
     ]
-    # opaque cells get a stroke in their own colour, which hides antialiasing seams; translucent
-    # (multi-class) cells do not, as overlapping strokes would draw a darker lattice instead
-    cell_extra: dict[str, alt.Color | alt.Opacity] = {}
     if task == "multiclass":
         palette = [CLASS_PALETTE[i % len(CLASS_PALETTE)] for i in range(len(names))]
         scale = alt.Scale(domain=list(names), range=palette)
-        cell_color = alt.Color("class:N", title="class", scale=scale)
-        point_color = cell_color
-        # a guess at chance level (1/k) is drawn faint, a sure prediction nearly solid
-        confidence = alt.Scale(domain=[1 / len(names), 1], range=[0.05, 0.85], clamp=True)
-        cell_extra["opacity"] = alt.Opacity("value:Q", scale=confidence, legend=None)
-        cell_tip = [
-            alt.Tooltip("class:N", title="predicted"),
-            alt.Tooltip("value:Q", title="confidence", format=".0%"),
-        ]
+        point_color = alt.Color("class:N", title="class", scale=scale)
         point_tip.insert(0, alt.Tooltip("class:N", title="class"))
     elif task == "binary":
         title = f"P({names[1]})"
         scale = alt.Scale(domain=[0, 1], domainMid=0.5, range=DIVERGING, interpolate="lab")
-        cell_color = alt.Color("value:Q", title=title, scale=scale)
         point_color = alt.Color("label:Q", title=title, scale=scale)
-        cell_extra["stroke"] = cell_color.legend(None)
-        cell_tip = [alt.Tooltip("value:Q", title=title, format=".2f")]
         point_tip.insert(0, alt.Tooltip("class:N", title="class"))
     else:
         scale = alt.Scale(
             domain=[-bound, bound], domainMid=0, range=DIVERGING, interpolate="lab", clamp=True
         )
-        cell_color = alt.Color("value:Q", title="prediction", scale=scale)
         point_color = alt.Color("label:Q", title="prediction", scale=scale)
-        cell_extra["stroke"] = cell_color.legend(None)
-        cell_tip = [alt.Tooltip("value:Q", title="prediction", format=".3f")]
         point_tip.insert(0, alt.Tooltip("label:Q", title="target", format=".3f"))
-    heat = (
+    image = (
         alt.Chart()
-        .mark_rect(strokeWidth=0.6)
+        .mark_image(aspect=False)
         .encode(
             x=alt.X("x_lo:Q", title=x_title, scale=axis_scale),
             x2="x_hi:Q",
-            y=alt.Y("y_lo:Q", title=y_title, scale=axis_scale),
-            y2="y_hi:Q",
-            color=cell_color,
-            tooltip=cell_tip,
-            **cell_extra,
+            y=alt.Y("y_hi:Q", title=y_title, scale=axis_scale),  # an image hangs from its top
+            y2="y_lo:Q",
+            url="url:N",
         )
     )
     dots = (
@@ -176,17 +167,11 @@ def _boundary_skeleton(task: str, names: tuple[str, ...], bound: float) -> alt.L
             tooltip=point_tip,
         )
     )
-    return (
-        alt.layer(
-            heat,
-            dots,
-            title="Prediction over the input plane"
-            if task == "regression"
-            else "Decision boundary",
-        )
-        .resolve_scale(stroke="independent")  # cells: their colour; points: train or test
-        .properties(width=BOUNDARY_SIZE, height=BOUNDARY_SIZE)
-    )
+    return alt.layer(
+        image,
+        dots,
+        title="Prediction over the input plane" if task == "regression" else "Decision boundary",
+    ).properties(width=BOUNDARY_SIZE, height=BOUNDARY_SIZE)
 
 
 def boundary_chart(
@@ -201,14 +186,12 @@ def boundary_chart(
     targets (fixed for a run, so the spec stays put while the model learns); predictions beyond
     it are clamped. Train points have a white outline, test points a dark one.
     """
-    cells = _grid_frame(grid)
     pts = points.copy()
     bound = 1.0
     if task == "multiclass":
-        seen = [cells["class_index"].to_numpy(), pts["label"].to_numpy().astype(np.int64)]
+        seen = [np.asarray(grid["class"]).reshape(-1), pts["label"].to_numpy().astype(np.int64)]
         k = max([len(class_names), 2] + [int(s.max()) + 1 for s in seen if len(s)])
         names = _class_names(class_names, k)
-        cells["class"] = _named(cells.pop("class_index").to_numpy(), names)
         pts["class"] = _named(pts["label"].to_numpy().astype(np.int64), names)
     elif task == "binary":
         names = _class_names(class_names, 2)
@@ -218,4 +201,5 @@ def boundary_chart(
         labels = pts["label"].to_numpy(dtype=np.float64)
         labels = labels[np.isfinite(labels)]
         bound = _nice_bound(float(np.abs(labels).max()) if len(labels) else 1.0)
+    cells = _map_frame(grid, task, len(names), bound)
     return _with_data(_boundary_skeleton(task, tuple(names), bound), cells, pts)
