@@ -2,8 +2,8 @@
 
 One module per view (`curves`, `boundary` with its `heatmap` image, `layers`, `health`) on top
 of `base`, which holds what they share: the palette, the cached skeletons that keep a spec
-byte-identical between redraws, thinning, and `vega_spec`, the hand-off to a renderer. Pages import this package and nothing
-below it: `from playground import charts; charts.loss_chart(...)`.
+byte-identical between redraws, thinning, and `vega_spec`, the hand-off to a renderer. Pages
+import this package and nothing below it: `from playground import charts; charts.loss_chart()`.
 """
 
 from playground.charts import heatmap
