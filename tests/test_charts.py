@@ -466,6 +466,12 @@ def test_layer_legends_take_a_column_per_ten_layers():
         assert legend["columns"] == columns and legend["symbolLimit"] == 0
 
 
+def test_log_scale_draws_no_zero_band_when_nothing_is_zero():
+    spec = charts.layer_lines_chart(_layer_frame(5, 2), "grad_norm", "g", log_scale=True)
+    spec = spec.to_dict()
+    assert not _rows(spec, 0)["zero"].any() and _rows(spec, 1).empty
+
+
 def test_log_axis_labels_use_one_style_per_decade_range():
     spec = charts.layer_lines_chart(_layer_frame(3, 1), "grad_norm", "g", log_scale=True)
     expr = spec.to_dict()["layer"][0]["encoding"]["y"]["axis"]["labelExpr"]

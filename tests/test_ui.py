@@ -125,6 +125,14 @@ def test_a_group_and_buttons_can_be_hidden_and_shown_again():
     assert _query(at, "hide") is None
 
 
+def test_a_scenario_key_alone_brings_its_settings_and_the_link_wins():
+    open_page(preset="dying_relu")
+    cfg = _live_config()
+    assert (cfg.dataset, cfg.activation, cfg.lr) == ("spiral", "relu", 1.0)
+    open_page(preset="dying_relu", lr="0.03")
+    assert _live_config().lr == 0.03 and _live_config().activation == "relu"
+
+
 def test_a_scenario_link_opened_fresh_shows_its_note():
     at = open_page(**PRESETS["dying_relu"].query())
     assert not at.exception and not at.warning
@@ -137,6 +145,30 @@ def test_a_bad_hide_flag_gets_a_notice_and_hides_nothing_else():
     assert not at.exception
     assert any("bogus" in w.value for w in at.warning)
     assert "lr" in _widgets(at)
+
+
+def test_a_hidden_alpha_follows_the_activation_and_a_hidden_output_follows_the_task():
+    at = open_page(activation="leaky_relu", alpha="0.2", hide="alpha,pairing")
+    at.button(key="step").click().run()
+    assert _live_config().alpha == 0.2
+    at.selectbox(key="cfg_activation").set_value("elu").run()
+    assert not at.error and _live_config().alpha is None  # ELU's own default, not 0.2
+    at = open_page(dataset="blobs", pairing="softmax_ce", hide="pairing")
+    at.selectbox(key="cfg_dataset").set_value("circle").run()
+    assert not at.error and not at.exception
+    assert _live_config().pairing == "auto"
+
+
+def test_link_text_in_a_notice_is_shown_as_written_not_as_markdown():
+    at = open_page(hide="[log in](https://example.com)")
+    (notice,) = [w.value for w in at.warning]
+    assert "\\[log in\\]\\(https\\:\\/\\/example\\.com\\)" in notice  # not a link
+
+
+def test_an_alpha_that_changes_nothing_keeps_the_links_other_notices():
+    at = open_page(activation="tanh", alpha="0.3", hide="bogus")
+    notes = " ".join(w.value for w in at.warning)
+    assert "alpha does not apply to tanh" in notes and "bogus" in notes
 
 
 # ---- presets ----

@@ -17,7 +17,7 @@ from safetensors.torch import save as safetensors_bytes
 from playground import configure_torch
 from playground.config import RunConfig
 from playground.runner import MAX_RUNNING, Snapshot, Trainer
-from ui.settings import hidden, write_link
+from ui.settings import hidden, literal, write_link
 
 REFRESH_S = 0.5  # chart refresh while playing: 2 Hz leaves the trainer most of the GIL
 
@@ -47,14 +47,23 @@ def sync(cfg: RunConfig) -> Trainer | None:
     if problems:
         for _, message in problems:
             st.error(
-                f"Not applied: {message}. The current run is unchanged.", icon=":material/warning:"
+                f"Not applied: {literal(message)}. The current run is unchanged.",
+                icon=":material/warning:",
             )
         return box.trainer
-    write_link(cfg)
-    if box.trainer is None or box.trainer.closed:
-        box.trainer = Trainer(cfg)
+    try:
+        if box.trainer is None or box.trainer.closed:
+            box.trainer, change = Trainer(cfg), None
+        else:
+            change = box.trainer.apply(cfg)
+    except Exception as e:  # e.g. out of memory building a huge network: say so, keep the run
+        st.error(
+            f"Could not build this network ({type(e).__name__}: {e}). The current run is "
+            "unchanged.",
+            icon=":material/warning:",
+        )
         return box.trainer
-    change = box.trainer.apply(cfg)
+    write_link(cfg)
     if change == "rebuilt":
         st.toast(
             "Settings changed: the network was rebuilt at step 0 and is paused. Press Play to "

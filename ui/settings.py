@@ -8,6 +8,7 @@ its value, and links and presets go through one path with one set of notices.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -47,16 +48,21 @@ def _alpha_key(act: str) -> str:
 def apply_link(params: Mapping[str, Any]) -> None:
     """Make the session's settings those of a link (or preset), with notices for what was not
     applied. Runs before widgets are drawn (first run, or a widget callback)."""
-    cfg, notices = from_query(params)
     preset = _param(params, "preset")
+    if preset in PRESETS:  # a scenario's settings under the link's own: the note fits the run
+        params = {**PRESETS[preset].query(), **params}
+    cfg, notices = from_query(params)
     if preset and preset not in PRESETS:
         notices.append(f"unknown scenario {preset!r}; its settings were applied as they are.")
     unavailable = available_devices().get(cfg.device)
     if unavailable:
         notices.append(unavailable)
         cfg = cfg.replace(device="cpu")
-    if "alpha" in params and activations.get(cfg.activation).param is None:
+    param = activations.get(cfg.activation).param
+    if "alpha" in params and param is None:
         notices.append(f"alpha does not apply to {cfg.activation}; ignored.")
+    if param is None or cfg.alpha == param.default:  # as the sidebar will read it back
+        cfg = cfg.replace(alpha=None)
     hidden, hide_notices = parse_hide(_param(params, "hide"))
     values = asdict(cfg)
     st.session_state[VALUES] = values
@@ -73,6 +79,13 @@ def apply_link(params: Mapping[str, Any]) -> None:
 def apply_preset(preset: Preset) -> None:
     """Open a preset as if it were a link: same validation, same notices, reflected in the URL."""
     apply_link(preset.query())
+
+
+def literal(text: str, limit: int = 400) -> str:
+    """Text that came from a link, shown as written: Markdown escaped (a shared link must not
+    be able to put a clickable link or an image into the app's own notice), length capped."""
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:/])", r"\\\1", text)  # ":/": no autolinks
 
 
 def _param(params: Mapping[str, Any], key: str) -> str:
@@ -115,7 +128,7 @@ def show_notices(cfg: RunConfig) -> None:
     issued = st.session_state.get(NOTICES)
     if issued and not cfg.needs_rebuild(issued[0]):
         for notice in issued[1]:
-            st.warning(f"Link: {notice}", icon=":material/link:")
+            st.warning(f"Link: {literal(notice)}", icon=":material/link:")
     preset = _active_preset(cfg)
     if preset is not None:
         st.info(f"**{preset.title}.** {preset.note}", icon=":material/school:")
@@ -143,7 +156,27 @@ def sidebar() -> RunConfig:
         with sb.expander("Advanced"):
             for setting in advanced:
                 _draw(st, setting, values)
+    _follow_undrawn(values)
     return RunConfig(**values)
+
+
+def _follow_undrawn(values: dict[str, Any]) -> None:
+    """Keep controls that are not drawn consistent with the ones that are: the activation's
+    parameter follows the activation, and a choice that no longer fits (an output for the
+    previous dataset's task) falls back to the first that does."""
+    if "alpha" in hidden():
+        values["alpha"] = _remembered_alpha(values["activation"])
+    for setting in SETTINGS:
+        if setting.choices and setting.fits and values[setting.key] not in setting.options(values):
+            values[setting.key] = setting.options(values)[0]
+
+
+def _remembered_alpha(act: str) -> float | None:
+    param = activations.get(act).param
+    if param is None:
+        return None
+    value = st.session_state.get(ALPHAS, {}).get(act, param.default)
+    return None if value == param.default else value
 
 
 def _preset_picker(where: Any) -> None:

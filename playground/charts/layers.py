@@ -273,4 +273,6 @@ def layer_lines_chart(
     data.loc[data["zero"], "value"] = floor
     last = float(data["step"].max()) if len(data) else 1.0
     band = pd.DataFrame({"floor": [floor], "step": [max(last, 1.0)]})
+    if not data["zero"].any():  # no band to draw: the axis keeps to the data
+        band = band.iloc[:0]
     return _with_data(_log_lines_skeleton(column, title, n_layers), data, band, band)
