@@ -119,6 +119,12 @@ class Setting:
         grid = list(self.grid)
         return grid if current in grid else sorted([*grid, current])
 
+    def fitting(self, value: Any, values: Mapping[str, Any]) -> Any:
+        """`value` if it fits the other settings, else the first choice that does (an output
+        and loss for the previous dataset's task becomes 'auto')."""
+        options = self.options(values)
+        return value if value in options else options[0]
+
     def shown(self, values: Mapping[str, Any]) -> bool:
         """Whether the control applies given the other settings (e.g. classes only for blobs)."""
         if self.shown_when is None:

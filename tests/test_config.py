@@ -166,6 +166,12 @@ def test_pairing_options_follow_the_task():
     assert "bce_logits" in SETTING["pairing"].options({"dataset": "circle"})
 
 
+def test_a_choice_that_no_longer_fits_falls_back_to_the_first_that_does():
+    pairing = SETTING["pairing"]
+    assert pairing.fitting("softmax_ce", {"dataset": "blobs"}) == "softmax_ce"
+    assert pairing.fitting("softmax_ce", {"dataset": "circle"}) == "auto"
+
+
 def test_classes_are_shown_only_for_blobs():
     assert SETTING["n_classes"].shown({"dataset": "blobs"})
     assert not SETTING["n_classes"].shown({"dataset": "circle"})

@@ -167,8 +167,8 @@ def _follow_undrawn(values: dict[str, Any]) -> None:
     if "alpha" in hidden():
         values["alpha"] = _remembered_alpha(values["activation"])
     for setting in SETTINGS:
-        if setting.choices and setting.fits and values[setting.key] not in setting.options(values):
-            values[setting.key] = setting.options(values)[0]
+        if setting.choices:
+            values[setting.key] = setting.fitting(values[setting.key], values)
 
 
 def _remembered_alpha(act: str) -> float | None:
@@ -244,8 +244,7 @@ def _widget_kind(s: Setting) -> str:
 
 def _select(where: Any, s: Setting, values: dict[str, Any], key: str) -> Any:
     options = s.options(values)
-    if st.session_state[key] not in options:  # e.g. a pairing for the previous dataset's task
-        st.session_state[key] = options[0]
+    st.session_state[key] = s.fitting(st.session_state[key], values)
     return where.selectbox(s.label, options, key=key, format_func=s.label_of, help=s.help)
 
 
@@ -321,4 +320,4 @@ def _alpha(where: Any, act: str) -> float | None:
         help=param.help,
     )
     alphas[act] = value
-    return None if value == param.default else value
+    return _remembered_alpha(act)
