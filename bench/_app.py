@@ -90,10 +90,10 @@ class Server:
 
 
 @contextmanager
-def streamlit_server(timeout: float = 90.0) -> Iterator[Server]:
+def streamlit_server(timeout: float = 90.0, script: str = "app.py") -> Iterator[Server]:
     """The app as a visitor gets it: `streamlit run app.py` on a free loopback port."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true"]
     cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -330,6 +330,7 @@ _KINDS = {
     "gpu-process": "gpu (compositing)",
     "browser": "browser",
 }
+RENDERER = "chromium: " + _KINDS["renderer"]  # the label `cpu_split` gives the page's process
 
 
 def _chromium_kind(pid: int) -> str:

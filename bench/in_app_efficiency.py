@@ -38,7 +38,7 @@ from playground.config import RunConfig, from_query  # noqa: E402
 from playground.runner import Trainer  # noqa: E402
 from playground.train import Run  # noqa: E402
 
-TARGET = 0.8
+TARGET = 0.85
 REFRESHES_PER_S = 2.0  # the page's live fragment reruns every 0.5 s while playing
 
 

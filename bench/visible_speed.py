@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._app import (  # noqa: E402
+    RENDERER,
     STEPS_PER_EPOCH,
     PageWork,
     busy_host_note,
@@ -32,11 +33,18 @@ from bench._app import (  # noqa: E402
     streamlit_server,
     trainer_time,
     visible_rate,
+    wait_still,
 )
+from bench._common import REFERENCE, setup_torch  # noqa: E402
+from bench.in_app_efficiency import TARGET as IN_APP_TARGET  # noqa: E402
+from bench.in_app_efficiency import headless  # noqa: E402
+from playground.train import Run  # noqa: E402
 
 TF_PLAYGROUND_EPOCHS_PER_S = 19.5  # its own page, same config, same headless Chromium and host
 TARGET_EPOCHS_PER_S = 80.0
 TARGET_REFRESHES_PER_S = 2.0
+TARGET_BUSY = 0.25  # the page's main thread, share of the time while playing
+TARGET_RENDERER_CORES = 0.3
 REFRESH_TOLERANCE = 0.05  # the page's 0.5 s timer makes 2.0 the ceiling; allow timer jitter
 PAUSES = 3
 
@@ -48,15 +56,21 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of Play before it")
     args = parser.parse_args()
     seconds = args.seconds or (8.0 if args.quick else 20.0)
+    setup_torch()
+    run = Run(REFERENCE)
+    run.train_for(1.0)  # allocator, first shuffle
 
     print("reference config: spiral, 500 points, 50 % train, 6 x 8 tanh, SGD lr 0.03, batch 10")
     print(f"window: {args.warmup:g} s warm-up, then {seconds:g} s read off the page's Step counter")
+    print("the headless engine runs the same config in this process for as long, before and after")
     with streamlit_server() as server:
         memory = {"server started, no page open": rss_mb(server.pid)}
         with chromium() as browser:
             page = open_playground(browser, server)
             memory["page open, paused"] = rss_mb(server.pid)
             work = PageWork(page)
+            wait_still(page)  # the page idle while the engine runs alone
+            engine = [headless(run, seconds)[0]]
             press_play(page)
             time.sleep(args.warmup)
             before, work_before = cpu_mark(server.pid), work.read()
@@ -70,6 +84,7 @@ def main() -> None:
                 latencies.append(pause_latency(page))
             time.sleep(1.0)
             memory["after Pause"] = rss_mb(server.pid)
+            engine.append(headless(run, seconds)[0])
 
     epochs = seen.steps_per_s / STEPS_PER_EPOCH
     print(f"\nsteps shown: {seen.steps:,} in the window ({seen.steps_per_s:,.0f} steps/s)")
@@ -97,9 +112,19 @@ def main() -> None:
     busy, script = (b - a for a, b in zip(work_before, work_after))
     refreshes = seen.refreshes_per_s * dt
     per_refresh = f"{busy * 1e3 / refreshes:.0f} ms" if refreshes else "n/a"
+    renderer = split.get(RENDERER, 0.0)
     print(
-        f"the page's main thread: busy {busy / dt:.0%} of the window, {script / dt:.0%} in "
-        f"JavaScript ({per_refresh} of work per refresh)"
+        f"the page's main thread: busy {busy / dt:.0%} of the window (target <= "
+        f"{TARGET_BUSY:.0%}), {script / dt:.0%} in JavaScript"
+    )
+    print(f"the page's work per refresh: {per_refresh} of main-thread time")
+    print(f"Chromium's renderer: {renderer:.2f} cores (target <= {TARGET_RENDERER_CORES:g})")
+    engine_rate = sum(engine) / len(engine)
+    in_app = seen.steps_per_s / engine_rate
+    print(
+        f"in-app ratio: {in_app:.2f} (target >= {IN_APP_TARGET:g}): the page showed "
+        f"{seen.steps_per_s:,.0f} steps/s, the headless engine "
+        f"{', '.join(f'{x:,.0f}' for x in engine)} steps/s before and after"
     )
     print("the trainer thread's wall time in that window:")
     print("\n".join(format_trainer(trainer_time(before, after, server.pid))))
@@ -111,6 +136,12 @@ def main() -> None:
         missed.append("speed")
     if seen.refreshes_per_s < TARGET_REFRESHES_PER_S * (1 - REFRESH_TOLERANCE):
         missed.append("refresh rate")
+    if busy / dt > TARGET_BUSY:
+        missed.append("main thread")
+    if renderer > TARGET_RENDERER_CORES:
+        missed.append("renderer")
+    if in_app < IN_APP_TARGET:
+        missed.append("in-app ratio")
     print("targets: " + ("met" if not missed else "missed: " + ", ".join(missed)))
     print(f"visible_epochs_per_s: {epochs:.1f}")
 

@@ -15,11 +15,15 @@ from ui.entry import enter_through_app
 enter_through_app()
 
 
-def show(snap: Snapshot) -> None:
-    """Everything the live fragment redraws."""
+def overview(snap: Snapshot) -> None:
+    """What the live page redraws twice a second: counters, map and curves."""
     panels.metrics(snap)
     panels.pairing(snap.info)
     panels.map_and_curves(snap)
+
+
+def inside(snap: Snapshot) -> None:
+    """The charts that change slowly, redrawn every couple of seconds."""
     st.subheader("Inside the network")
     panels.histograms(snap)
     panels.unit_health(snap)
@@ -34,7 +38,7 @@ def main() -> None:
     if trainer is None:
         st.stop()
     session.controls(trainer)
-    session.live(trainer, show)
+    session.live(trainer, overview, inside)
     session.downloads(trainer)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ from playground.train import Divergence, Probe, Run
 SLICE_S = 0.02  # training time per lock hold: bounds command latency
 HEARTBEAT_S = 5.0  # pause when the page has not polled for this long
 MAX_RUNNING = int(os.environ.get("PLAYGROUND_MAX_TRAINERS", "4"))
+VISUALS = frozenset({"boundary", "histograms"})  # what `Trainer.snapshot` can add for a page
 
 DIVERGED_NOTE = (
     "The run is stopped after diverging: lower the learning rate to go on from the "
@@ -223,11 +225,14 @@ class Trainer:
         return self._closed
 
     # ---- reading ----------------------------------------------------------------------------
-    def snapshot(self, visuals: bool = True) -> Snapshot:
+    def snapshot(self, visuals: bool | Collection[str] = True) -> Snapshot:
         """A consistent copy of the run's state; also counts as a heartbeat.
 
-        `visuals` asks for what only a drawn page needs: the decision map and histograms.
+        `visuals` asks for what only a drawn page needs and costs a forward pass under the
+        lock: the decision map ("boundary") and the histograms ("histograms"); True for both.
+        A page redrawing its slow charts less often than the map asks for each apart.
         """
+        wanted = VISUALS if visuals is True else frozenset(visuals or ())
         self.heartbeat()
         with self._lock:
             run = self.run
@@ -250,12 +255,12 @@ class Trainer:
                 steps_per_s=rate,
                 epochs_per_s=rate / run.steps_per_epoch,
                 latest=run.latest,
-                histograms=run.histograms() if visuals else None,
+                histograms=run.histograms() if "histograms" in wanted else None,
                 probes=run.history.probes.frame(scalar_only=True),
                 layers=run.history.probes.layer_frame(
                     ["dead_fraction", "saturated_fraction", "grad_norm", "signal_norm"]
                 ),
-                boundary=run.boundary(self.boundary_resolution) if visuals else None,
+                boundary=run.boundary(self.boundary_resolution) if "boundary" in wanted else None,
                 divergence=run.diverged,
                 message=message,
             )

@@ -20,6 +20,7 @@ from playground.runner import MAX_RUNNING, Snapshot, Trainer
 from ui.settings import hidden, literal, write_link
 
 REFRESH_S = 0.5  # chart refresh while playing: 2 Hz leaves the trainer most of the GIL
+SLOW_S = 2.0  # refresh of the charts that change slowly (see `live`)
 
 configure_torch()
 
@@ -115,13 +116,22 @@ def _play_or_pause(trainer: Trainer) -> tuple[str, str, Callable[[], object], st
     )
 
 
-def live(trainer: Trainer, draw: Callable[[Snapshot], None]) -> None:
-    """Redraw `draw(snapshot)` a few times a second while training, once when paused."""
+def live(
+    trainer: Trainer,
+    fast: Callable[[Snapshot], None],
+    slow: Callable[[Snapshot], None] | None = None,
+) -> None:
+    """Redraw while training: `fast` every REFRESH_S, `slow` every SLOW_S; both once when paused.
+
+    Two fragments on two timers: the loss curve and counters keep their 2 Hz while charts that
+    change slowly (histograms, unit health, gradient norms) cost the browser a quarter as much,
+    and the trainer lends its lock for the histograms' forward pass a quarter as often.
+    """
     st.session_state["drawn_playing"] = trainer.playing
 
     @st.fragment(run_every=REFRESH_S if trainer.playing else None)
     def tick() -> None:
-        snap = trainer.snapshot()
+        snap = trainer.snapshot(visuals=True if slow is None else ("boundary",))
         if snap.message:  # kept across the rerun below, which would otherwise swallow it
             st.session_state["trainer_message"] = snap.message
         if snap.playing != st.session_state["drawn_playing"]:
@@ -131,9 +141,15 @@ def live(trainer: Trainer, draw: Callable[[Snapshot], None]) -> None:
             st.info(message)
         if snap.divergence is not None:
             st.error(snap.divergence.message(), icon=":material/error:")
-        draw(snap)
+        fast(snap)
+
+    @st.fragment(run_every=SLOW_S if trainer.playing else None)
+    def tock() -> None:
+        slow(trainer.snapshot(visuals=("histograms",)))
 
     tick()
+    if slow is not None:
+        tock()
 
 
 def downloads(trainer: Trainer) -> None:

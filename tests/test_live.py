@@ -1,0 +1,139 @@
+"""The live page's schedules and renderers, and the overfitting hint under the curves."""
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from apptools import open_page
+
+from playground import advice
+from playground.config import RunConfig
+from playground.runner import Trainer
+from playground.train import Run
+from ui import panels, session
+
+
+class _FakeTrainer:
+    """Records what each fragment asked a snapshot for."""
+
+    playing = True
+
+    def __init__(self) -> None:
+        self.asked: list[object] = []
+
+    def snapshot(self, visuals=True):
+        self.asked.append(visuals)
+        return SimpleNamespace(message=None, playing=True, divergence=None, visuals=visuals)
+
+
+def test_fast_charts_refresh_at_2_hz_and_slow_charts_at_least_every_2_s(monkeypatch):
+    timers = []
+
+    def fragment(run_every=None):
+        timers.append(run_every)
+        return lambda body: body
+
+    monkeypatch.setattr(session.st, "fragment", fragment)
+    monkeypatch.setattr(session.st, "session_state", {})
+    trainer, drawn = _FakeTrainer(), {}
+    session.live(
+        trainer,
+        lambda snap: drawn.setdefault("fast", snap.visuals),
+        lambda snap: drawn.setdefault("slow", snap.visuals),
+    )
+    assert timers == [0.5, 2.0] and session.REFRESH_S <= 0.5 and session.SLOW_S <= 2.0
+    # the map's forward pass at the fast pace, the histograms' only at the slow one
+    assert drawn == {"fast": ("boundary",), "slow": ("histograms",)}
+    trainer.playing = False
+    timers.clear()
+    session.live(trainer, lambda snap: None, lambda snap: None)
+    assert timers == [None, None]  # paused: drawn once, no timers
+
+
+def test_a_snapshot_computes_only_the_visuals_asked_for():
+    trainer = Trainer(RunConfig(dataset="spiral"))
+    try:
+        only_map = trainer.snapshot(visuals=("boundary",))
+        only_hist = trainer.snapshot(visuals=("histograms",))
+        both, neither = trainer.snapshot(), trainer.snapshot(visuals=False)
+    finally:
+        trainer.close()
+    assert only_map.boundary is not None and only_map.histograms is None
+    assert only_hist.boundary is None and only_hist.histograms is not None
+    assert both.boundary is not None and both.histograms is not None
+    assert neither.boundary is None and neither.histograms is None
+
+
+@pytest.mark.usefixtures("fresh_session")
+def test_charts_are_drawn_on_a_canvas_and_the_decision_map_in_svg():
+    at = open_page(dataset="spiral", activation="relu")
+    renderers = {}
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        title = spec.get("title") or "untitled"
+        renderers[str(title)] = spec["usermeta"]["embedOptions"]["renderer"]
+    assert renderers.pop("Decision boundary") == "svg"
+    assert len(renderers) >= 6 and set(renderers.values()) == {"canvas"}
+
+
+def _curves(train_loss, test_loss, train_metric, test_metric) -> pd.DataFrame:
+    n = len(train_loss)
+    return pd.DataFrame(
+        {
+            "step": np.arange(n) * 100,
+            "train_loss": train_loss,
+            "test_loss": test_loss,
+            "train_metric": train_metric,
+            "test_metric": test_metric,
+        }
+    )
+
+
+def test_overfitting_is_named_when_test_loss_climbs_while_training_loss_falls():
+    falling = np.linspace(1.0, 0.1, 8)
+    test = np.array([1.0, 0.6, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9])  # lowest at step 200
+    frame = _curves(falling, test, np.linspace(0.5, 0.95, 8), np.linspace(0.5, 0.6, 8))
+    found = advice.overfitting(frame)
+    assert found == advice.Overfitting(200, frame.test_metric[2], 0.95, 0.6)
+    frame.loc[[1, 5], "test_loss"] = np.nan  # probes that skipped the test set are left out
+    assert advice.overfitting(frame).best_step == 200
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"test_loss": np.linspace(1.0, 0.2, 8)},  # test loss still falling: learning
+        {"train_loss": np.full(8, 0.5)},  # training loss stalled too: not memorising
+        {"test_metric": np.linspace(0.5, 0.93, 8)},  # metrics alike: a noisy rise, not a gap
+    ],
+)
+def test_no_overfitting_without_all_three_signs(change):
+    columns = {
+        "train_loss": np.linspace(1.0, 0.1, 8),
+        "test_loss": np.array([1.0, 0.6, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9]),
+        "train_metric": np.linspace(0.5, 0.95, 8),
+        "test_metric": np.linspace(0.5, 0.6, 8),
+    }
+    assert advice.overfitting(_curves(**{**columns, **change})) is None
+
+
+def test_diabetes_with_the_defaults_is_flagged_with_its_numbers_and_what_to_try():
+    run = Run(RunConfig(dataset="diabetes", probe_every=250))
+    run.step(6000)
+    probes = run.history.probes.frame(scalar_only=True)
+    found = advice.overfitting(probes)
+    assert found is not None and found.train_metric - found.test_metric > 0.3
+    best = probes["test_loss"].idxmin()
+    assert found.best_step == probes["step"][best]
+    warnings = []
+    where = SimpleNamespace(warning=lambda text, icon: warnings.append(text))
+    panels.overfit_hint(where, SimpleNamespace(probes=probes, task="regression"))
+    (text,) = warnings
+    assert f"training R² is {found.train_metric:.2f}" in text
+    assert f"since step {found.best_step:,}" in text and "L2 penalty" in text
+    early = probes[probes["step"] <= 750]  # too early to judge
+    warnings.clear()
+    panels.overfit_hint(where, SimpleNamespace(probes=early, task="regression"))
+    assert not warnings
