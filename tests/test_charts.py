@@ -3,8 +3,10 @@
 import base64
 import io
 import json
+import math
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pandas as pd
@@ -17,8 +19,11 @@ from playground import charts
 
 
 def _rows(spec: dict, layer: int | None = None) -> pd.DataFrame:
-    """The rows of a chart's dataset (of one layer for layer charts), as a DataFrame."""
-    view = spec if layer is None else spec["layer"][layer]
+    """The rows of a chart's dataset (of one layer for layer charts), as a DataFrame.
+
+    A layer without data of its own draws the chart's (Altair lifts data all layers share).
+    """
+    view = spec if layer is None or "data" not in spec["layer"][layer] else spec["layer"][layer]
     return pd.DataFrame(spec["datasets"][view["data"]["name"]])
 
 
@@ -143,7 +148,7 @@ def test_loss_chart_carries_train_and_test_and_drops_nan():
     assert (rows["split"] == "train").sum() == 4 and (rows["split"] == "test").sum() == 4
     train = rows[rows["split"] == "train"].set_index("step")["value"]
     np.testing.assert_allclose(train.loc[[0.0, 10.0]], probes["train_loss"].iloc[:2])
-    enc = spec["encoding"]
+    enc = _lines_encoding(spec)  # the lines', mostly shared with their dots
     assert enc["x"]["field"] == "step" and enc["y"]["field"] == "value"
     assert enc["color"]["scale"]["domain"] == ["train", "test"]
     assert enc["y"]["scale"].get("type") != "log"
@@ -194,6 +199,119 @@ def test_r2_chart_tops_out_at_one_and_clips_at_minus_one():
     assert train == [-1.0, -0.5, 0.5, 0.9]
 
 
+# ---- lone points -------------------------------------------------------------------------------
+
+
+def _dots(spec: dict, layer: int = 1) -> pd.DataFrame:
+    """The dots layer's rows and their opacity, its transforms and opacity scale evaluated
+    here: a count and the means of the fields per series, opacity from the count through a
+    linear, clamped scale."""
+    view = spec["layer"][layer]
+    rows = _rows(spec, layer)
+    for step in view["transform"]:
+        if "aggregate" in step:
+            count, *means = step["aggregate"]
+            assert count == {"op": "count", "as": "rows"}
+            assert all(mean["op"] == "mean" for mean in means)
+            groups = rows.groupby(step["groupby"])
+            out = {mean["as"]: groups[mean["field"]].mean() for mean in means}
+            rows = pd.DataFrame({count["as"]: groups.size(), **out}).reset_index()
+        else:  # the lines' own text for the tooltip: kept, unread
+            assert step in spec["layer"][0]["transform"]
+            rows[step["as"]] = step["calculate"]
+    scale = view["encoding"]["opacity"]["scale"]
+    assert scale["clamp"] is True
+    counts = rows[view["encoding"]["opacity"]["field"]].to_numpy(dtype=float)
+    return rows.assign(opacity=np.interp(counts, scale["domain"], scale["range"]))
+
+
+LINE_CHARTS = {  # every chart of lines over steps, from a run of `n` probes
+    "loss": lambda n: charts.loss_chart(_probes(n)),
+    "loss-log": lambda n: charts.loss_chart(_probes(n), log_scale=True),
+    "accuracy": lambda n: charts.metric_chart(_probes(n), "binary"),
+    "r2": lambda n: charts.metric_chart(_probes(n), "regression"),
+    "dead": lambda n: charts.layer_lines_chart(
+        _layer_frame(n, 3), "dead_fraction", "d", percent=True
+    ),
+    "std": lambda n: charts.layer_lines_chart(_layer_frame(n, 3), "pre_std", "std"),
+    "gradients": lambda n: charts.layer_lines_chart(
+        _layer_frame(n, 3), "grad_norm", "g", log_scale=True
+    ),
+}
+
+
+@pytest.mark.parametrize("name", LINE_CHARTS)
+def test_a_series_with_one_row_is_drawn_as_a_dot_and_longer_ones_as_lines_only(name):
+    """At step 0 and after Reset each series has one row, which a line cannot draw."""
+    start, later = LINE_CHARTS[name](1).to_dict(), LINE_CHARTS[name](5).to_dict()
+    assert _skeleton(start) == _skeleton(later)  # the spec does not depend on the row counts
+    lines, dots = start["layer"][:2]
+    assert lines["mark"]["type"] == "line" and dots["mark"]["type"] == "point"
+    assert dots["mark"]["filled"] is True
+    own = lines.get("transform", [])  # the dots start with the lines' steps: done once for both
+    assert dots["transform"][: len(own)] == own
+    encoding = _lines_encoding(start)
+    series = encoding["color"]["field"]
+    drawn, rows = _dots(start), _rows(start, 0)
+    assert (drawn["opacity"] == 1).all() and len(drawn) == rows[series].nunique()
+    columns = list(rows.columns.intersection(drawn.columns))
+    pd.testing.assert_frame_equal(
+        drawn[columns].sort_values(series, ignore_index=True),
+        rows[columns].sort_values(series, ignore_index=True),
+        check_dtype=False,
+    )  # each series' only row, as it is
+    hidden, rows = _dots(later), _rows(later, 0)
+    assert (hidden["opacity"] == 0).all()  # five rows a series: lines, no dots to see
+    assert len(hidden) == rows[series].nunique()  # never empty: Vega would warn
+    for field in ("step", "value"):  # and inside the lines' extent: the axes keep to them
+        assert rows[field].min() <= hidden[field].min() <= hidden[field].max() <= rows[field].max()
+    # a dot reads as its line: the same place, colour and tooltip (shared at the top or, on a
+    # log scale, repeated), all but the x domain, which the lines set (two would draw a
+    # conflict warning); the legend shows lines
+    dot_encoding = _lines_encoding(start, 1)
+    assert dot_encoding.pop("opacity")["field"] == "rows"
+    size = dot_encoding.pop("size")  # a hidden dot has no area, so it catches no pointer
+    assert size["field"] == "rows" and size["scale"]["clamp"] is True
+    assert np.interp([1, 5], size["scale"]["domain"], size["scale"]["range"]).tolist() == [
+        charts.base.LONE_POINT_SIZE,
+        0,
+    ]
+    x = dict(encoding["x"])
+    assert "domain" in x.pop("scale") and dot_encoding.pop("x") == x
+    assert dot_encoding == {k: v for k, v in encoding.items() if k != "x"}
+    assert encoding["color"]["legend"]["symbolType"] == "stroke"
+
+
+@pytest.mark.parametrize("offset", range(5))
+def test_test_values_on_every_fifth_probe_keep_their_line_when_thinned(offset):
+    """The test set is measured on every 5th probe; a long run must still draw its line."""
+    probes = _probes(1800)
+    probes.loc[np.arange(1800) % 5 != offset, ["test_loss", "test_metric"]] = np.nan
+    for chart in (charts.loss_chart(probes), charts.metric_chart(probes, "binary")):
+        frame = _rows(chart.to_dict(), 0)
+        test = frame[frame["split"] == "test"]
+        assert len(test) == 360 and 300 <= len(frame[frame["split"] == "train"]) <= 400
+        measured = probes["step"][np.arange(1800) % 5 == offset]
+        assert set(test["step"]) <= set(measured) and test["step"].max() == measured.max()
+
+
+def test_only_the_series_with_one_row_get_a_dot():
+    probes = _probes(20)
+    probes.loc[1:, "test_loss"] = np.nan  # a test loss at step 0 only
+    probes.loc[2:, "train_loss"] = np.nan  # and a train loss at steps 0 and 10: a line
+    spec = charts.loss_chart(probes).to_dict()
+    drawn = _dots(spec).query("opacity > 0")
+    assert drawn["split"].tolist() == ["test"] and drawn["step"].tolist() == [0.0]
+    assert drawn["opacity"].tolist() == [1.0]
+    assert drawn["value"].tolist() == [probes["test_loss"].iloc[0]]
+    frame = _layer_frame(6, 3)
+    frame.loc[(frame["layer"] == 2) & (frame["step"] > 0), "grad_norm"] = 0.0  # zeros: kept
+    frame.loc[(frame["layer"] == 3) & (frame["step"] > 0), "grad_norm"] = np.nan  # dropped
+    spec = charts.layer_lines_chart(frame, "grad_norm", "g", log_scale=True).to_dict()
+    drawn = _dots(spec).query("opacity > 0")
+    assert drawn["layer"].tolist() == [3] and drawn["step"].tolist() == [0.0]
+
+
 # ---- decision boundary ------------------------------------------------------------------------
 
 
@@ -210,6 +328,9 @@ def test_points_frame_thins_large_splits():
     x = np.zeros((5000, 2))
     pts = charts.points_frame(x, np.zeros(5000), x[:10], np.zeros(10), max_points=300)
     assert (pts["split"] == "train").sum() <= 300 and (pts["split"] == "test").sum() == 10
+
+
+POINTS = 3  # the data points' layer in a boundary chart: over the map and its hover layers
 
 
 def _map(spec: dict) -> tuple[np.ndarray, pd.Series]:
@@ -264,7 +385,7 @@ def test_binary_map_colour_follows_the_predicted_probability():
     assert np.abs(colours[3] - blue).sum() < np.abs(ends[1] - blue).sum()
     assert np.abs(colours[3] - ends[1]).sum() < np.abs(ends[1] - blue).sum()
     # the points share the map's scale, so the legend describes both
-    image, dots = spec["layer"]
+    image, dots = spec["layer"][0], spec["layer"][POINTS]
     assert image["mark"]["type"] == "image" and image["encoding"]["url"]["field"] == "url"
     scale = dots["encoding"]["color"]["scale"]
     assert scale["domain"] == [0, 1] and scale["range"] == charts.DIVERGING
@@ -273,7 +394,7 @@ def test_binary_map_colour_follows_the_predicted_probability():
     assert stroke["field"] == "split" and stroke["scale"]["domain"] == ["train", "test"]
     assert len(set(stroke["scale"]["range"])) == 2  # train and test points look different
     assert spec["width"] == spec["height"] == charts.BOUNDARY_SIZE
-    pts = _rows(spec, 1)
+    pts = _rows(spec, POINTS)
     assert len(pts) == 12 and set(pts["class"]) == {"no", "yes"}
 
 
@@ -292,9 +413,9 @@ def test_multiclass_map_colours_by_predicted_class_and_fades_by_confidence():
             alpha = low + t * (high - low)
             want = colour * alpha + 255 * (1 - alpha)  # over the white background
             np.testing.assert_allclose(_pixel(pixels, i, j), want, atol=1)
-    dots = spec["layer"][1]
+    dots = spec["layer"][POINTS]
     assert dots["encoding"]["color"]["scale"]["domain"] == names
-    pts = _rows(spec, 1)
+    pts = _rows(spec, POINTS)
     assert pts["class"].tolist() == np.asarray(names)[pts["label"].astype(int)].tolist()
 
 
@@ -305,8 +426,166 @@ def test_regression_map_is_clamped_to_a_symmetric_scale_sized_by_the_targets():
     pixels, _ = _map(spec)
     for j, colour in enumerate(charts.DIVERGING):
         np.testing.assert_allclose(_pixel(pixels, 0, j), charts.heatmap.hex_rgb(colour), atol=1)
-    scale = spec["layer"][1]["encoding"]["color"]["scale"]
+    scale = spec["layer"][POINTS]["encoding"]["color"]["scale"]
     assert scale["domain"] == [-2.5, 2.5] and scale["domainMid"] == 0 and scale["clamp"] is True
+
+
+def _layer_named(spec: dict, name: str) -> tuple[dict, pd.DataFrame]:
+    """The boundary chart's layer with this name, and its rows."""
+    (index,) = [k for k, view in enumerate(spec["layer"]) if view.get("name") == name]
+    return spec["layer"][index], _rows(spec, index)
+
+
+def _evaluate(expr: str, datum: dict, selections: dict[str, dict]) -> object:
+    """A Vega expression of the kinds the map's label uses, evaluated in Python: the two share
+    the syntax of string literals, indexing, `%`, `/` and `+`, so Vega's functions suffice.
+    A selection's name stands for its value, {field: [stored values]}, as in Vega-Lite."""
+    names = {
+        "split": lambda text, sep: text.split(sep),
+        "toNumber": float,
+        "floor": math.floor,
+        "isValid": lambda value: value is not None,
+        "datum": types.SimpleNamespace(**datum),
+    }
+    names.update({name: types.SimpleNamespace(**value) for name, value in selections.items()})
+    return eval(expr, {"__builtins__": {}}, names)
+
+
+def _hover(spec: dict, x: float, y: float) -> tuple[list[int], list[str], list[tuple]]:
+    """What the map shows with the pointer at (x, y), its selections evaluated here.
+
+    The pointer enters the block there (its row sets the block selection), then the cell there
+    among the cells the block lets through (the cell selection); returns the cells outlined, and
+    each label layer's text and place. Selections store a row's fields, filters and conditions
+    test rows against them: as Vega-Lite's point selections do.
+    """
+    params = {param["name"]: param for param in spec["params"]}
+    for param in params.values():  # one block and one cell at a time, shift held or not
+        assert param["select"]["on"] == "pointerover" and param["select"]["toggle"] is False
+    _, blocks = _layer_named(spec, "blocks")
+    inside = (
+        (blocks["x_lo"] <= x) & (x < blocks["x_hi"]) & (blocks["y_lo"] <= y) & (y < blocks["y_hi"])
+    )
+    (block,) = blocks.loc[inside, "block"]
+    cells_view, cells = _layer_named(spec, "cells")
+    (keep,) = [t["filter"] for t in cells_view["transform"]]
+    assert params[keep["param"]]["views"] == ["blocks"] and keep["empty"] is False
+    cells = cells[cells[params[keep["param"]]["select"]["fields"][0]] == block]  # its cells only
+    assert 0 < len(cells) <= 16
+    inside = (cells["x_lo"] <= x) & (x < cells["x_hi"]) & (cells["y_lo"] <= y) & (y < cells["y_hi"])
+    (cell,) = cells.loc[inside, "cell"]
+    condition = cells_view["encoding"]["strokeOpacity"]["condition"]
+    hover = params[condition["param"]]  # the cell selection: made on this layer, gone on leaving
+    assert hover["views"] == ["cells"] and hover["select"]["clear"] == "pointerout"
+    (field,) = hover["select"]["fields"]
+    stored = {condition["param"]: {field: [cell]}}
+    outlined = cells.loc[cells[field].isin(stored[condition["param"]][field]), "cell"].tolist()
+    assert condition["value"] == 1 and cells_view["encoding"]["strokeOpacity"]["value"] == 0
+    texts, places = [], []
+    for view in spec["layer"]:
+        if view["mark"]["type"] != "text":
+            continue
+        (datum,) = _rows(spec, spec["layer"].index(view)).to_dict("records")
+        for step in view["transform"]:
+            if "filter" in step:
+                assert _evaluate(step["filter"], datum, stored)
+            else:
+                datum[step["as"]] = _evaluate(step["calculate"], datum, stored)
+        enc = view["encoding"]
+        texts.append(datum[enc["text"]["field"]])
+        places.append((datum[enc["x"]["field"]], datum[enc["y"]["field"]]))
+    return outlined, texts, places
+
+
+def test_map_hover_outlines_and_labels_the_cell_under_the_pointer_with_its_output():
+    nx, ny = 9, 6  # not multiples of the 4 x 4 blocks: edge blocks are smaller
+    grid = _grid(nx, ny, "binary")
+    spec = charts.boundary_chart(grid, _points("binary"), "binary", ["no", "yes"]).to_dict()
+    _, blocks = _layer_named(spec, "blocks")
+    assert len(blocks) == 3 * 2
+    _, cells = _layer_named(spec, "cells")
+    assert len(cells) == nx * ny
+    for _, cell in cells.iterrows():
+        cx, cy = (cell["x_lo"] + cell["x_hi"]) / 2, (cell["y_lo"] + cell["y_hi"]) / 2
+        (j,) = np.flatnonzero(np.isclose(grid["x"], cx, atol=1e-5))  # the centre: a grid point
+        (i,) = np.flatnonzero(np.isclose(grid["y"], cy, atol=1e-5))
+        outlined, texts, places = _hover(spec, cx, cy)
+        assert outlined == [cell["cell"]]
+        assert texts == [f"P(yes) = {grid['value'][i, j]:.2f}"] * 2  # halo and text
+        assert places == [pytest.approx((cx, cell["y_hi"]))] * 2  # centred above the cell
+    near_corner = _hover(spec, float(cells["x_lo"].min()) + 1e-3, float(cells["y_hi"].max()) - 1e-3)
+    assert near_corner[1][0] == f"P(yes) = {grid['value'][-1, 0]:.2f}"  # top-left: last row
+
+
+def test_map_hover_says_the_class_and_confidence_or_the_prediction():
+    grid = _grid(3, 2, "multiclass")
+    grid["class"] = np.array([[0, 1, 2], [2, 2, 0]])
+    grid["value"] = np.array([[0.9, 0.55, 0.4], [1.0, 0.876, 0.5]])
+    names = ["red", "green", "blue"]
+    spec = charts.boundary_chart(grid, _points("multiclass"), "multiclass", names).to_dict()
+    got = [_hover(spec, grid["x"][j], grid["y"][i])[1][0] for i, j in np.ndindex(2, 3)]
+    assert got == [
+        "red (90%)",
+        "green (55%)",
+        "blue (40%)",
+        "blue (100%)",
+        "blue (88%)",
+        "red (50%)",
+    ]
+    grid = _grid(3, 1, "regression")
+    grid["value"][0] = [-9.0, 0.25, 1.5]  # beyond the colour scale's +-2.5: read as it is
+    spec = charts.boundary_chart(grid, _points("regression"), "regression", []).to_dict()
+    assert [_hover(spec, grid["x"][j], grid["y"][0])[1][0] for j in range(3)] == [
+        "prediction = \u22129.000",  # a minus sign, as the axes write it
+        "prediction = 0.250",
+        "prediction = 1.500",
+    ]
+    quoted = ["no", 'it\'s "yes"']  # a class name in the label's expression stays a string
+    grid = _grid(2, 1, "binary")
+    spec = charts.boundary_chart(grid, _points("binary"), "binary", quoted).to_dict()
+    assert _hover(spec, grid["x"][0], grid["y"][0])[1][0].startswith('P(it\'s "yes") = ')
+
+
+def test_map_hover_costs_the_page_next_to_nothing_a_refresh():
+    """Between two refreshes of a run only the map's one row changes: the hover's blocks and
+    cells and the points keep their bytes (the page then leaves them alone), and the axes are
+    written into the spec, so no mark on them is encoded anew for a new map."""
+    points = _points("binary")
+    specs = [
+        charts.vega_spec(charts.boundary_chart(_grid(40, 40, "binary", s), points, "binary", []))
+        for s in (0, 1)
+    ]
+    layers = specs[0]["layer"]
+    frames = [
+        {v["data"]["name"]: spec["datasets"][v["data"]["name"]] for v in layers} for spec in specs
+    ]
+    names = [view["data"]["name"] for view in layers]
+    changed = [n for n in frames[0] if not frames[0][n].equals(frames[1][n])]
+    assert changed == [names[0]] and len(frames[0][names[0]]) == 1  # the map's row, alone
+    assert [len(frames[0][n]) for n in names[1:4]] == [100, 1600, len(points)]  # blocks, cells
+    assert [view["mark"]["type"] for view in layers] == [
+        "image",
+        "rect",
+        "rect",
+        "point",
+        "text",
+        "text",
+    ]
+    assert names[-2:] == [names[0]] * 2  # the label reads the map's row
+    assert (
+        "tooltip" in layers[POINTS]["encoding"]
+    )  # over the hover layers: a point shows its own tooltip
+    for view in layers[4:]:  # the label: over the points, but it takes no pointer events
+        assert "tooltip" not in view["encoding"] and "params" not in view
+    # the axes hold the grid's cells and the points, fixed in the spec
+    edges = frames[0][names[2]]
+    for channel, lo, hi, column in (("x", "x_lo", "x_hi", "x1"), ("y", "y_lo", "y_hi", "x2")):
+        want = [
+            min(edges[lo].min(), points[column].min()),
+            max(edges[hi].max(), points[column].max()),
+        ]
+        for view in layers:
+            assert view["encoding"][channel]["scale"]["domain"] == pytest.approx(want)
 
 
 # The pixels Vega itself drew (vl-convert 1.9, i.e. d3's interpolateLab) for rects coloured by
@@ -432,7 +711,9 @@ def test_layer_lines_drop_nan_and_colour_layers_by_depth():
     assert rows["value"].notna().all()
     enc = spec["encoding"]
     assert enc["color"]["field"] == "layer" and enc["color"]["type"] == "ordinal"
-    assert "scheme" in enc["color"]["scale"]
+    # every layer keeps its colour, the missing layer 2 included: layer 3 is not given 2's
+    assert enc["color"]["scale"]["domain"] == [1, 2, 3]
+    assert enc["color"]["scale"]["range"] == charts.depth_colors(3)
     assert enc["y"]["scale"]["domain"] == [0, 1] and enc["y"]["axis"]["format"] == "%"
     assert spec["title"] == "Dead units"
 
@@ -445,7 +726,7 @@ def test_layer_lines_log_scale_puts_exact_zeros_on_a_band_below_the_data():
     smallest = frame["grad_norm"][frame["grad_norm"] > 0].min()
     spec = charts.layer_lines_chart(frame, "grad_norm", "Gradient norms", log_scale=True)
     spec = spec.to_dict()
-    lines, band, label = spec["layer"]
+    lines, _, band, label = spec["layer"]
     assert lines["encoding"]["y"]["scale"]["type"] == "log"
     rows = _rows(spec, 0)
     assert len(rows) == 8 and (rows["value"] > 0).all()
@@ -453,8 +734,13 @@ def test_layer_lines_log_scale_puts_exact_zeros_on_a_band_below_the_data():
     zeros = rows[rows["zero"]]
     assert len(zeros) == 1 and zeros.iloc[0]["step"] == 0 and zeros.iloc[0]["value"] == floor
     assert smallest / 200 < floor < smallest / 5  # below the data, not far below
-    assert _rows(spec, 1)["floor"].tolist() == [floor]
-    assert _rows(spec, 2)["step"].tolist() == [4.0]  # its label at the last step
+    assert _rows(spec, 2)["floor"].tolist() == [floor] and _rows(spec, 2)["visible"].tolist() == [1]
+    assert _rows(spec, 3)["step"].tolist() == [4.0]  # its label at the last step
+    assert (
+        band["encoding"]["opacity"]
+        == label["encoding"]["opacity"]
+        == {"field": "visible", "scale": None, "type": "quantitative"}
+    )
     assert label["encoding"]["text"]["value"].startswith("exactly 0")
     assert "exactly 0" in lines["transform"][0]["calculate"]  # the tooltip says so too
 
@@ -466,10 +752,120 @@ def test_layer_legends_take_a_column_per_ten_layers():
         assert legend["columns"] == columns and legend["symbolLimit"] == 0
 
 
+def _lab(colours: list[str]) -> np.ndarray:
+    """'#rrggbb' (sRGB) -> CIELAB under D65."""
+    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in colours]) / 255
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    to_xyz = np.array(
+        [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
+    )
+    xyz = linear @ to_xyz.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], -1)
+
+
+def _ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """Colour difference CIEDE2000 (Sharma, Wu and Dalal 2005), row by row.
+
+    Not the simpler CIE76 distance: it overstates differences between greens, and rates the
+    greens of layers 9 to 12 under the old viridis, which readers could not tell apart, as far
+    apart as any other pair.
+    """
+    (l1, a1, b1), (l2, a2, b2) = lab1.T, lab2.T
+    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25.0**7)))
+    a1, a2 = a1 * (1 + g), a2 * (1 + g)
+    c1, c2 = np.hypot(a1, b1), np.hypot(a2, b2)
+    h1, h2 = np.degrees(np.arctan2(b1, a1)) % 360, np.degrees(np.arctan2(b2, a2)) % 360
+    dh = (h2 - h1 + 180) % 360 - 180
+    dh = np.where(c1 * c2 == 0, 0, dh)
+    d_l, d_c, d_h = l2 - l1, c2 - c1, 2 * np.sqrt(c1 * c2) * np.sin(np.radians(dh / 2))
+    l_mean, c_mean = (l1 + l2) / 2, (c1 + c2) / 2
+    h_mean = np.where(np.abs(h1 - h2) > 180, (h1 + h2 + 360) / 2, (h1 + h2) / 2) % 360
+    h_mean = np.where(c1 * c2 == 0, h1 + h2, h_mean)
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(h_mean - 30))
+        + 0.24 * np.cos(np.radians(2 * h_mean))
+        + 0.32 * np.cos(np.radians(3 * h_mean + 6))
+        - 0.20 * np.cos(np.radians(4 * h_mean - 63))
+    )
+    s_l = 1 + 0.015 * (l_mean - 50) ** 2 / np.sqrt(20 + (l_mean - 50) ** 2)
+    s_c, s_h = 1 + 0.045 * c_mean, 1 + 0.015 * c_mean * t
+    r_c = 2 * np.sqrt(c_mean**7 / (c_mean**7 + 25.0**7))
+    r_t = -np.sin(np.radians(60 * np.exp(-(((h_mean - 275) / 25) ** 2)))) * r_c
+    terms = (d_l / s_l, d_c / s_c, d_h / s_h)
+    return np.sqrt(terms[0] ** 2 + terms[1] ** 2 + terms[2] ** 2 + r_t * terms[1] * terms[2])
+
+
+def test_ciede2000_matches_the_published_test_pairs():
+    pairs = [  # Sharma, Wu and Dalal (2005), table 1: pairs 1, 7, 17 and 34
+        ((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485), 2.0425),
+        ((50.0, 0.0, 0.0), (50.0, -1.0, 2.0), 2.3669),
+        ((50.0, 2.5, 0.0), (73.0, 25.0, -18.0), 27.1492),
+        ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644),
+    ]
+    first, second, want = (np.array(column) for column in zip(*pairs, strict=True))
+    np.testing.assert_allclose(_ciede2000(first, second), want, atol=1e-4)
+
+
+# viridis over [0, 0.85] at 12 layers, the colours Vega gave layers 1 to 12 before
+OLD_DEPTH_12 = [
+    "#481a6c", "#472e7c", "#414387", "#3a558c", "#32668e", "#2b768e",
+    "#24868e", "#20968c", "#21a585", "#31b47b", "#4dc26c", "#71cf57",
+]  # fmt: skip
+
+
+def _lines_encoding(spec: dict, layer: int = 0) -> dict:
+    """A layer's encodings, those it shares with the other layers (at the top) included."""
+    return {**spec.get("encoding", {}), **spec["layer"][layer].get("encoding", {})}
+
+
+def _layer_colours(spec: dict) -> dict[int, str]:
+    """The colour each layer gets in a per-layer line chart: its scale's domain and range."""
+    scale = _lines_encoding(spec)["color"]["scale"]
+    return dict(zip(scale["domain"], scale["range"], strict=True))
+
+
+def test_neighbouring_layers_stay_apart_up_to_12_layers_and_run_dark_to_light():
+    assert _ciede2000(_lab(OLD_DEPTH_12[:-1]), _lab(OLD_DEPTH_12[1:])).min() < 7  # the report
+    for n in range(2, 13):
+        for log_scale in (False, True):
+            chart = charts.layer_lines_chart(_layer_frame(3, n), "grad_norm", "g", log_scale)
+            colours = _layer_colours(chart.to_dict())
+            assert list(colours) == list(range(1, n + 1))  # legend and colours in depth order
+            lab = _lab(list(colours.values()))
+            assert (np.diff(lab[:, 0]) > 3).all()  # shallow dark, deep light
+            assert _ciede2000(lab[:-1], lab[1:]).min() > 10, n
+    # the lightest still shows as a line on white
+    assert _lab(charts.depth_colors(12))[:, 0].max() < 80
+
+
+def test_a_layer_has_the_same_colour_in_every_chart_of_a_network():
+    frame = _layer_frame(4, 5)
+    frame.loc[frame["layer"] == 2, "dead_fraction"] = np.nan  # no data for layer 2 here
+    specs = [
+        charts.layer_lines_chart(frame, "dead_fraction", "d", percent=True).to_dict(),
+        charts.layer_lines_chart(frame, "grad_norm", "g", log_scale=True).to_dict(),
+        charts.layer_lines_chart(frame, "pre_std", "s").to_dict(),
+    ]
+    assert set(_rows(specs[0])["layer"]) == {1, 3, 4, 5}
+    first = _layer_colours(specs[0])
+    assert all(_layer_colours(spec) == first for spec in specs[1:])
+    assert len(set(first.values())) == 5
+
+
 def test_log_scale_draws_no_zero_band_when_nothing_is_zero():
-    spec = charts.layer_lines_chart(_layer_frame(5, 2), "grad_norm", "g", log_scale=True)
-    spec = spec.to_dict()
-    assert not _rows(spec, 0)["zero"].any() and _rows(spec, 1).empty
+    """The band is hidden, not left out (Vega warns of an empty layer at every redraw), and
+    sits on the data so that the axis keeps to them."""
+    frame = _layer_frame(5, 2)
+    spec = charts.layer_lines_chart(frame, "grad_norm", "g", log_scale=True).to_dict()
+    lines = _rows(spec, 0)
+    assert not lines["zero"].any()
+    for layer in (2, 3):  # the band and its label
+        (row,) = _rows(spec, layer).to_dict("records")
+        assert row["visible"] == 0 and row["floor"] == lines["value"].min()
+    assert _rows(spec, 3)["step"].tolist() == [lines["step"].max()]
 
 
 def test_log_axis_labels_use_one_style_per_decade_range():
@@ -560,14 +956,15 @@ BUILDERS = {
     "loss-log": lambda s: charts.loss_chart(_probes(30 + 500 * s, seed=s), log_scale=True),
     "accuracy": lambda s: charts.metric_chart(_probes(30 + 9 * s, seed=s), "binary"),
     "r2": lambda s: charts.metric_chart(_probes(30 + 9 * s, seed=s) * 4 - 3, "regression"),
+    # a run's grid axes and points stay put while the map's values change
     "binary": lambda s: charts.boundary_chart(
-        _grid(5, 5, "binary", s), _points("binary", s), "binary", ["a", "b"]
+        _grid(5, 5, "binary", s), _points("binary"), "binary", ["a", "b"]
     ),
     "multiclass": lambda s: charts.boundary_chart(
-        _grid(5, 5, "multiclass", s), _points("multiclass", s), "multiclass", ["a", "b", "c"]
+        _grid(5, 5, "multiclass", s), _points("multiclass"), "multiclass", ["a", "b", "c"]
     ),
     "regression": lambda s: charts.boundary_chart(
-        _grid(5, 5, "regression", s), _points("regression", s), "regression", []
+        _grid(5, 5, "regression", s), _points("regression"), "regression", []
     ),
     "histogram": lambda s: charts.histogram_chart(_hist(2 + 3 * s, s), "Activations"),
     "histogram-zeros": lambda s: charts.histogram_chart(
@@ -577,6 +974,9 @@ BUILDERS = {
     ),
     "lines": lambda s: charts.layer_lines_chart(
         _layer_frame(10 + 700 * s, 3, s), "grad_norm", "Gradient norms", log_scale=True
+    ),
+    "lines-step-0": lambda s: charts.layer_lines_chart(  # a lone point, then lines
+        _layer_frame(1 + 9 * s, 3, s), "dead_fraction", "Dead units", percent=True
     ),
     "share": lambda s: charts.layer_share_chart(
         np.random.default_rng(s).uniform(0, 1, 3 + s), 0.2 + 0.3 * s, "Saturated units now"
@@ -605,6 +1005,26 @@ def test_a_new_chart_leaves_earlier_charts_data_alone():
     b = charts.boundary_chart(_grid(4, 4, "binary"), _points("binary"), "binary", ["a", "b"])
     assert _map(a.to_dict())[0].shape[0] == 3 * charts.heatmap.UPSCALE
     assert _map(b.to_dict())[0].shape[0] == 4 * charts.heatmap.UPSCALE
+
+
+def _as_drawn(spec: dict) -> tuple[str, dict[str, list[dict]]]:
+    """A spec as text without its datasets, and the datasets' rows by name."""
+    spec = dict(spec)
+    datasets = spec.pop("datasets")
+    rows = {name: json.loads(frame.to_json(orient="records")) for name, frame in datasets.items()}
+    return json.dumps(spec, sort_keys=True), rows
+
+
+@pytest.mark.parametrize("name", [*BUILDERS, *LINE_CHARTS])
+def test_vega_spec_fills_in_the_skeleton_as_altair_would_convert_the_chart(name):
+    """`vega_spec` makes a chart's spec from its skeleton's, made once, and the new frames:
+    the spec Altair would make anew (as a copy of the chart that Altair made goes)."""
+    chart = BUILDERS[name](1) if name in BUILDERS else LINE_CHARTS[name](3)
+    again = chart.copy(deep=False)  # Altair's copy: no skeleton to fill in
+    assert _as_drawn(charts.vega_spec(chart)) == _as_drawn(charts.vega_spec(again))
+    first, second = charts.vega_spec(chart), charts.vega_spec(chart)
+    first["usermeta"] = {"changed": True}  # a caller's change stays in its own spec
+    assert "usermeta" not in second
 
 
 def test_charts_module_does_not_import_streamlit():

@@ -4,7 +4,8 @@ Drawing 1,600 rectangles at every refresh was the browser's largest single job; 
 costs it almost nothing. The colours must be exactly those of the chart's own legend, so the
 Vega scales are reproduced: diverging scales interpolate in CIELAB as d3's `interpolateLab`
 does (D50 white, the same matrices), multi-class cells are the class colour at an opacity set
-by the confidence, laid over the chart's white background.
+by the confidence, laid over the chart's white background. The same colour maths gives the
+layer charts their depth ramp (`lab_ramp`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,17 @@ def diverging(values: np.ndarray, lo: float, hi: float, colors: list[str]) -> np
     start = np.where(upper[..., None], labs[1], labs[0])
     end = np.where(upper[..., None], labs[2], labs[1])
     return _rgb(start + t * (end - start))
+
+
+def lab_ramp(colors: list[str], n: int) -> list[str]:
+    """`n` hex colours at even steps along the path through `colors`, interpolated in CIELAB
+    (a straight path in Lab stays as even to the eye as the colours it joins)."""
+    labs = _lab(np.stack([hex_rgb(c) for c in colors]))
+    t = np.linspace(0, len(labs) - 1, n)
+    i = np.minimum(t.astype(np.int64), len(labs) - 2)
+    f = (t - i)[:, None]
+    rgb = np.rint(_rgb(labs[i] + f * (labs[i + 1] - labs[i]))).clip(0, 255).astype(np.int64)
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb]
 
 
 def by_class(

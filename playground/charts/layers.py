@@ -15,7 +15,6 @@ import pandas as pd
 
 from playground.charts.base import (
     CALM,
-    DEPTH_SCHEME,
     HEIGHT,
     HIST_COLUMNS,
     HIST_HEIGHT,
@@ -29,11 +28,13 @@ from playground.charts.base import (
     _finite,
     _layer_names,
     _layer_sort,
+    _lone_points,
     _nominal_color,
     _over_steps,
     _plain,
     _step_x,
     _with_data,
+    depth_colors,
 )
 
 # a fixed colour domain: whether or not any layer has zeros, the spec is the same
@@ -161,13 +162,16 @@ def histogram_chart(
 
 # ---- per-layer lines --------------------------------------------------------------------------
 def _layer_color(n_layers: int) -> alt.Color:
-    """Layers from shallow to deep; the legend takes a column per 10 layers so none is cut."""
-    legend = alt.Legend(columns=max(1, -(-n_layers // 10)), symbolLimit=0)
-    return alt.Color("layer:O", title="layer", scale=alt.Scale(scheme=DEPTH_SCHEME), legend=legend)
+    """Layers from shallow (dark) to deep (light), each layer's colour fixed by its number, so
+    a chart missing a layer's data colours the others as every chart does; the legend lists
+    the layers in that order, as lines, and takes a column per 10 layers so none is cut."""
+    legend = alt.Legend(columns=max(1, -(-n_layers // 10)), symbolLimit=0, symbolType="stroke")
+    scale = alt.Scale(domain=list(range(1, n_layers + 1)), range=depth_colors(n_layers))
+    return alt.Color("layer:O", title="layer", scale=scale, legend=legend)
 
 
 @_cache
-def _layer_lines_skeleton(column: str, title: str, percent: bool, n_layers: int) -> alt.Chart:
+def _layer_lines_skeleton(column: str, title: str, percent: bool, n_layers: int) -> alt.LayerChart:
     """Linear lines; log-scale ones are `_log_lines_skeleton`, which also draws exact zeros."""
     name = _plain(column)
     if percent:
@@ -179,7 +183,7 @@ def _layer_lines_skeleton(column: str, title: str, percent: bool, n_layers: int)
         alt.Tooltip("layer:O", title="layer"),
         alt.Tooltip("value:Q", title=name, format=".1%" if percent else ".3g"),
     ]
-    return _over_steps(title, y, color, tips)
+    return _over_steps(title, y, color, tips, series="layer")
 
 
 # log axes: labels at powers of ten only (the domain is niced to them), plain numbers in the
@@ -200,33 +204,41 @@ def _log_lines_skeleton(column: str, title: str, n_layers: int) -> alt.LayerChar
     units) is the moment to see: those points sit on the band and the line runs along it.
     """
     name = _plain(column)
+    words = f"datum.zero ? '{ZERO_TEXT}' : format(datum.value, '.3g')"  # for the tooltip
+    y = alt.Y(
+        "value:Q",
+        title=name,
+        scale=alt.Scale(type="log", nice=True),
+        axis=alt.Axis(labelExpr=LOG_LABELS),
+    )
+    tooltip = [
+        alt.Tooltip("step:Q", title="step"),
+        alt.Tooltip("layer:O", title="layer"),
+        alt.Tooltip("shown:N", title=name),
+    ]
+    color = _layer_color(n_layers)
     lines = (
         alt.Chart()
         .mark_line()
-        .transform_calculate(shown=f"datum.zero ? '{ZERO_TEXT}' : format(datum.value, '.3g')")
-        .encode(
-            x=_step_x(),
-            y=alt.Y(
-                "value:Q",
-                title=name,
-                scale=alt.Scale(type="log", nice=True),
-                axis=alt.Axis(labelExpr=LOG_LABELS),
-            ),
-            color=_layer_color(n_layers),
-            tooltip=[
-                alt.Tooltip("step:Q", title="step"),
-                alt.Tooltip("layer:O", title="layer"),
-                alt.Tooltip("shown:N", title=name),
-            ],
-        )
+        .transform_calculate(shown=words)
+        .encode(x=_step_x(), y=y, color=color, tooltip=tooltip)
     )
-    band = alt.Chart().mark_rule(color=CALM, strokeDash=[3, 3]).encode(y="floor:Q")
+    # encoded like the lines, not sharing encodings with them: the band and its label have
+    # their own (the x domain is left to the lines, see _step_x)
+    dots = (
+        _lone_points("layer", ["step", "value", "zero"], shared=lines.transform)
+        .transform_calculate(shown=words)
+        .encode(x=_step_x(domain=False), y=y, color=color, tooltip=tooltip)
+    )
+    visible = alt.Opacity("visible:Q", scale=None)  # 0 without zeros: see layer_lines_chart
+    band = alt.Chart().mark_rule(color=CALM, strokeDash=[3, 3]).encode(y="floor:Q", opacity=visible)
     label = (  # at the right end, clear of the first steps' lines
         alt.Chart()
         .mark_text(align="right", baseline="bottom", dy=-2, color=CALM, fontSize=10)
-        .encode(x="step:Q", y="floor:Q", text=alt.value(f"{ZERO_TEXT} ↓"))
+        .encode(x="step:Q", y="floor:Q", text=alt.value(f"{ZERO_TEXT} ↓"), opacity=visible)
     )
-    return alt.layer(lines, band, label, title=title).properties(width=WIDE, height=HEIGHT)
+    chart = alt.layer(lines, dots, band, label, title=title)
+    return chart.properties(width=WIDE, height=HEIGHT)
 
 
 def _zero_floor(values: np.ndarray) -> float:
@@ -244,7 +256,7 @@ def layer_lines_chart(
     title: str,
     log_scale: bool = False,
     percent: bool = False,
-) -> alt.Chart | alt.LayerChart:
+) -> alt.LayerChart:
     """One line per layer over training steps, coloured from shallow to deep.
 
     `frame` is long: step, layer, <column> (as `Series.layer_frame` gives it); it is thinned to
@@ -267,12 +279,16 @@ def layer_lines_chart(
     n_layers = int(frame["layer"].max()) if len(frame) else 1
     if not log_scale:
         skeleton = _layer_lines_skeleton(column, title, bool(percent), n_layers)
-        return _with_data(skeleton, data)
+        return _with_data(skeleton, data, data)
     floor = _zero_floor(data["value"].to_numpy())
     data["zero"] = data["value"].to_numpy() == 0
     data.loc[data["zero"], "value"] = floor
     last = float(data["step"].max()) if len(data) else 1.0
-    band = pd.DataFrame({"floor": [floor], "step": [max(last, 1.0)]})
-    if not data["zero"].any():  # no band to draw: the axis keeps to the data
+    zeros = bool(data["zero"].any())
+    # no zeros: the band is hidden, at the smallest value so that the axis keeps to the data;
+    # not left out, as an empty layer makes Vega warn of an infinite extent at every redraw
+    at = floor if zeros or not len(data) else float(data["value"].min())
+    band = pd.DataFrame({"floor": [at], "step": [max(last, 1.0)], "visible": [float(zeros)]})
+    if not len(data):  # nothing to draw at all
         band = band.iloc[:0]
-    return _with_data(_log_lines_skeleton(column, title, n_layers), data, band, band)
+    return _with_data(_log_lines_skeleton(column, title, n_layers), data, data, band, band)
