@@ -1,9 +1,10 @@
 """Throughput cost of the engine's instrumentation: `Run` with its default probe schedule versus
 a bare PyTorch loop on the same architecture, data, batch order and optimiser.
 
-The engine promises that watching a network train (loss buffer, probes ten times a second) costs
-at most a few per cent of training speed; this measures that promise as a ratio, in one process,
-alternating the two loops in rounds so machine noise falls on both alike.
+The engine promises that watching a network train (loss buffer, probes ten times a second, the
+test set on every fifth of them) costs at most a few per cent of training speed; this measures
+that promise as a ratio, in one process, alternating the two loops in rounds so machine noise
+falls on both alike.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pstats
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -44,13 +47,24 @@ def cases() -> list[Case]:
     return out
 
 
-def measure(case: Case, rounds: int, seconds: float) -> tuple[float, float, float, float]:
-    """(median ratio, median instrumented steps/s, median bare steps/s, probes per second)."""
+@dataclass(frozen=True)
+class Measured:
+    """One case's medians over rounds, and how often it probed (per second of training)."""
+
+    ratio: float
+    run_rate: float  # instrumented steps/s
+    bare_rate: float
+    probe_rate: float
+    test_rate: float  # probes that measured the test set too
+
+
+def measure(case: Case, rounds: int, seconds: float) -> Measured:
+    """Alternate the instrumented and the bare loop for `rounds` rounds of `seconds` each."""
     run = Run(case.cfg)
     bare = BareLoop(run)
     run.train_for(min(seconds, 0.5))  # warm-up: allocator, first shuffle, lazy optimiser state
     bare.train_for(min(seconds, 0.5))
-    probes = {"n": 0, "t": 0.0}
+    counts = {"probes": 0, "tests": 0, "t": 0.0}
 
     def instrumented() -> float:
         before, t_before = len(run.history.probes), run.train_seconds
@@ -61,8 +75,10 @@ def measure(case: Case, rounds: int, seconds: float) -> tuple[float, float, floa
         if after < before:  # the series thinned: this round's count is unknown, skip it
             print(f"  note: probe history thinned during a round of {case.name}")
         else:
-            probes["n"] += after - before
-            probes["t"] += run.train_seconds - t_before
+            tested = np.isfinite(run.history.probes.column("test_loss")[before:])
+            counts["probes"] += after - before
+            counts["tests"] += int(tested.sum())
+            counts["t"] += run.train_seconds - t_before
         return n / dt
 
     def plain() -> float:
@@ -70,20 +86,22 @@ def measure(case: Case, rounds: int, seconds: float) -> tuple[float, float, floa
         return n / dt
 
     rates = interleaved({"run": instrumented, "bare": plain}, rounds)
-    rate = probes["n"] / probes["t"] if probes["t"] > 0 else float("nan")
-    return (
+    per_s = 1 / counts["t"] if counts["t"] > 0 else float("nan")
+    return Measured(
         median_ratio(rates["run"], rates["bare"]),
         median(rates["run"]),
         median(rates["bare"]),
-        rate,
+        counts["probes"] * per_s,
+        counts["tests"] * per_s,
     )
 
 
-def breakdown(case: Case, probe_rate: float, rounds: int, seconds: float, profile: bool) -> None:
+def breakdown(case: Case, seen: Measured, rounds: int, seconds: float, profile: bool) -> None:
     """Split the overhead into per-step bookkeeping and probe cost; optionally profile the probes.
 
-    Predicted ratio = (1 - probe_rate * probe_cost) * step_ratio: the share of training time the
-    probes take, times the ratio measured with probes switched off (loss buffer, schedule checks).
+    Predicted ratio = (1 - share) * step_ratio: the share of training time the probes take (each
+    probe at its cost without the test set, plus the test pass where one was taken), times the
+    ratio measured with probes switched off (loss buffer, schedule checks).
     """
     run = Run(case.cfg.replace(probe_every=100_000))  # probes never due: bookkeeping only
     bare = BareLoop(run)
@@ -98,33 +116,40 @@ def breakdown(case: Case, probe_rate: float, rounds: int, seconds: float, profil
         {"run": lambda: steps_per_s(run), "bare": lambda: steps_per_s(bare)}, rounds
     )
     step_ratio = median_ratio(rates["run"], rates["bare"])
-    probe_ms = [timed(lambda: _probes(run, 10))[1] / 10 * 1e3 for _ in range(max(rounds, 5))]
-    cost = median(probe_ms)
-    share = probe_rate * cost / 1e3
+    plain, tested = (_probe_ms(run, with_test, max(rounds, 5)) for with_test in (False, True))
+    share = (seen.probe_rate * plain + seen.test_rate * (tested - plain)) / 1e3
     print(f"\nwhere the time goes, {case.name}:")
     print(
         f"  steps without probes: {median(rates['run']):,.0f} vs bare {median(rates['bare']):,.0f}"
         f" steps/s, ratio {step_ratio:.3f}"
     )
-    print(f"  one probe {cost:.2f} ms x {probe_rate:.1f}/s = {share:.1%} of training time")
+    print(
+        f"  one probe {plain:.2f} ms x {seen.probe_rate:.1f}/s, with the test set {tested:.2f} ms"
+        f" x {seen.test_rate:.1f}/s = {share:.1%} of training time"
+    )
     print(f"  predicted ratio {(1 - share) * step_ratio:.3f}")
     if not profile:
         return
     prof = cProfile.Profile()
     prof.enable()
-    _probes(run, 30)
+    _probes(run, 30, with_test=True)
     prof.disable()
-    print("  cProfile of 30 probes (by own time):")
+    print("  cProfile of 30 probes with the test set (by own time):")
     pstats.Stats(prof).strip_dirs().sort_stats("tottime").print_stats(12)
 
 
-def _probes(run: Run, n: int) -> int:
+def _probe_ms(run: Run, with_test: bool, rounds: int) -> float:
+    """Median milliseconds of one probe, in rounds of 10."""
+    return median([timed(lambda: _probes(run, 10, with_test))[1] * 100 for _ in range(rounds)])
+
+
+def _probes(run: Run, n: int, with_test: bool) -> int:
     """Take `n` probes exactly as a due probe is taken (measure, check, checkpoint).
 
     Calls the engine's private method on purpose: the cost of a probe is what is being measured.
     """
     for _ in range(n):
-        run._probe_and_check()
+        run._probe_and_check(with_test)
     return n
 
 
@@ -143,24 +168,26 @@ def main() -> None:
     rounds = args.rounds or (3 if args.quick else 7)
     seconds = args.seconds or (0.5 if args.quick else 2.0)
     print(f"instrumented Run (probe every 100 ms) vs bare loop; {rounds} rounds x {seconds:g} s")
-    print(f"{'config':<28} {'run steps/s':>12} {'bare steps/s':>13} {'ratio':>7} {'probes/s':>9}")
+    print(
+        f"{'config':<28} {'run steps/s':>12} {'bare steps/s':>13} {'ratio':>7} {'probes/s':>9} "
+        f"{'tests/s':>8}"
+    )
     worst: tuple[float, Case] | None = None
-    probe_rates: dict[str, float] = {}
+    seen: dict[str, Measured] = {}
     for case in cases():
-        ratio, run_rate, bare_rate, probe_rate = measure(case, rounds, seconds)
-        probe_rates[case.name] = probe_rate
-        flag = "" if ratio >= TARGET else "  < target"
+        m = seen[case.name] = measure(case, rounds, seconds)
+        flag = "" if m.ratio >= TARGET else "  < target"
         print(
-            f"{case.name:<28} {run_rate:>12,.0f} {bare_rate:>13,.0f} {ratio:>7.3f} "
-            f"{probe_rate:>9.1f}{flag}"
+            f"{case.name:<28} {m.run_rate:>12,.0f} {m.bare_rate:>13,.0f} {m.ratio:>7.3f} "
+            f"{m.probe_rate:>9.1f} {m.test_rate:>8.1f}{flag}"
         )
-        if worst is None or ratio < worst[0]:
-            worst = (ratio, case)
+        if worst is None or m.ratio < worst[0]:
+            worst = (m.ratio, case)
     assert worst is not None
     print(f"worst: {worst[1].name} (target >= {TARGET})")
     if args.profile:
         for case in cases():
-            breakdown(case, probe_rates[case.name], rounds, seconds, profile=case == worst[1])
+            breakdown(case, seen[case.name], rounds, seconds, profile=case == worst[1])
     print(f"probe_overhead_worst_ratio: {worst[0]:.3f}")
 
 

@@ -22,7 +22,7 @@ from playground.data import DATASETS
 from playground.inspection import inspect_init
 from playground.model import INITS, PAIRINGS
 from playground.probes import LAYER_KEYS, PROBE_ROWS
-from playground.train import Run, run_to_end
+from playground.train import TEST_MS, Run, run_to_end
 
 
 class _Parser(argparse.ArgumentParser):
@@ -157,7 +157,9 @@ def _train(args: argparse.Namespace) -> int:
                 "train_rows": len(run.x_train),
                 "note": "train_loss, the history's train_* and every per-layer measurement are "
                 "on these probe rows, a fixed subset of the training rows; test_* are on the "
-                "whole test set.",
+                "whole test set, measured at the first and the final step and at every probe "
+                f"with --probe-every, else about every {TEST_MS / 1000:g} s: the history's "
+                "test_* are null on the probes in between.",
             },
             "diverged": run.diverged.message() if run.diverged else None,
             "layers": layers,

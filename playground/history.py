@@ -131,7 +131,12 @@ class History:
         self.probes.truncate(last_step)
 
     def to_csv(self) -> str:
-        """Every probe, one row each, with per-layer columns; what the download button offers."""
+        """Every probe, one row each, with per-layer columns; what the download button offers.
+
+        Cells that hold NaN are left empty: test_* on the probes that skipped the test set (see
+        `playground.train.Run._test_due`), and layer measurements that do not apply. Left so,
+        not filled in from the last measurement, so every number is one measured at its step.
+        """
         buf = io.StringIO()
         self.probes.frame().to_csv(buf, index=False)
         return buf.getvalue()

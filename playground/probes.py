@@ -202,14 +202,17 @@ def _mean_std_(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     float32 gives a std of 0.09), so each layer is first shifted by one of its own values: the
     variance does not change, and the shifted mean is of the order of the spread. In place
     because a fresh [L, N, W] temporary costs as much as the moments themselves; the callers
-    pass their own stacked copy and are done with it. Several times faster than `std_mean`.
+    pass their own stacked copy and are done with it. The sum of squares is a squared norm for
+    the same reason: `vecdot` multiplies into an [L, N * W] temporary first (0.3 ms of a 4 ms
+    probe on digits). Several times faster than `std_mean`.
     """
     flat = values.view(values.shape[0], -1)  # [L, N * W]
     n = flat.shape[1]
     shift = flat[:, :1].clone()
     flat.sub_(shift)
     mean_d = flat.mean(1)
-    var = (torch.linalg.vecdot(flat, flat) / n - mean_d * mean_d).clamp_min(0) * (n / max(n - 1, 1))
+    squares = torch.linalg.vector_norm(flat, dim=1).square()
+    var = (squares / n - mean_d * mean_d).clamp_min(0) * (n / max(n - 1, 1))
     return mean_d + shift.view(-1), var.sqrt()
 
 
@@ -265,6 +268,17 @@ def forward_capture(
     capture: Capture = []
     with _norm_mode(model, batch_stats):
         return model(x, capture), capture
+
+
+@torch.no_grad()
+def predict(model: MLP, x: torch.Tensor) -> torch.Tensor:
+    """The network's output as inference computes it (batch norm on running statistics).
+
+    Nothing is captured, so each layer's activations are freed as the next is computed: a pass
+    over a large test set holds two layers' worth of memory, not every layer's.
+    """
+    with _norm_mode(model, batch_stats=False):
+        return model(x)
 
 
 @dataclass

@@ -3,10 +3,15 @@
 The step loop never synchronises with the device: batch losses stay on the device (a list of
 scalars) and are read out only at probe time or every 4096 steps. Divergence is therefore seen at
 the next probe, and the run rolls back to the last checkpoint known to be finite.
+
+Under the default time schedule the test set is measured on every k-th probe only, about every
+TEST_MS (see `Run._test_due`); the history leaves test_* NaN on the other probes, while
+`Run.latest` always carries the most recent measured test values.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -15,14 +20,15 @@ import torch
 
 from playground.config import DEVICES, RunConfig
 from playground.data import Dataset, make_dataset
-from playground.history import History
+from playground.history import PROBE_KEYS, History
 from playground.model import MLP, PAIRINGS, ModelSpec, Pairing, build_model
 from playground.probes import (
     LayerSpec,
     LayerStats,
-    forward_capture,
+    ProbePass,
     layer_columns,
     layer_stats,
+    predict,
     probe_pass,
     probe_rows,
     read_back,
@@ -31,6 +37,8 @@ from playground.probes import (
 )
 
 LOSS_BUFFER = 4096
+TEST_MS = 500.0  # the test set's interval under the time schedule: the page's refresh (2 Hz)
+PROBE_BUDGET = 0.02  # under the time schedule, probes take at most this share of training time
 
 
 def resolve_device(name: str) -> tuple[torch.device, str | None]:
@@ -76,8 +84,10 @@ class Probe:
     """One probe's results, all at the same weights.
 
     train_* are on the probe set, a fixed subset of up to 512 training rows (all of them for
-    the 2-D toys), not the whole training set; test_* are on the whole test set. Per-layer
-    statistics and gradient norms are on the probe set too.
+    the 2-D toys), not the whole training set; test_* are on the whole test set, measured at
+    step `test_step`: this probe's own step, or that of the last probe that measured the test
+    set when this one did not (see `Run._test_due`). Per-layer statistics and gradient norms
+    are on the probe set too.
     """
 
     step: int
@@ -88,6 +98,7 @@ class Probe:
     test_loss: float
     train_metric: float  # accuracy, or R^2 for regression
     test_metric: float
+    test_step: int
     layers: LayerStats
     grad_norm: np.ndarray
     signal_norm: np.ndarray
@@ -100,7 +111,7 @@ class Probe:
 
 @dataclass
 class Checkpoint:
-    """The last state known to be finite: what a divergence rolls back to."""
+    """The last state known to be finite, test loss included: what a divergence rolls back to."""
 
     step: int
     probe: Probe
@@ -145,7 +156,7 @@ class Run:
         self.x_test, self.y_test = self._tensors(self.data.x_test, self.data.y_test)
         probe = torch.as_tensor(probe_rows(len(self.x_train), cfg.data_seed), device=self.device)
         self.x_probe, self.y_probe = self.x_train[probe], self.y_train[probe]
-        # With batch norm, losses come from one inference pass over both sets (see _probe).
+        # With batch norm, losses come from one inference pass over both sets (see _evals).
         self._x_eval = torch.cat([self.x_probe, self.x_test])
         self._n_train = len(self.x_train)
         self.batch_size = min(cfg.batch_size, self._n_train)
@@ -183,8 +194,9 @@ class Run:
         self.history = History(len(self.specs))
         self._reset_losses()
         self._dead_since = np.full((len(self.specs), self.cfg.width), -1, dtype=np.int64)
-        self._last_probe_t = time.perf_counter()
-        self.latest: Probe = self._probe()[0]
+        self._untested = 0  # probes since the test set was last measured
+        self._probe_cost_ms = 0.0  # a probe's recent cost, which stretches the interval
+        self.latest: Probe = self._probe(with_test=True)[0]
         self._checkpoint = self._save_checkpoint()
 
     def set_lr(self, lr: float) -> None:
@@ -199,11 +211,12 @@ class Run:
         taken = 0
         start = time.perf_counter()
         while taken < n and self.diverged is None:
-            due = self._probe_due() or (probe_at_end and taken == n - 1)
+            final = probe_at_end and taken == n - 1
+            due = final or self._probe_due()
             self._train_step()
             taken += 1
             if due:
-                self._probe_and_check()
+                self._probe_and_check(with_test=final or self._test_due())
         self.train_seconds += time.perf_counter() - start
         return taken
 
@@ -251,7 +264,7 @@ class Run:
         gy = np.linspace(lo[1], hi[1], resolution, dtype=np.float32)
         xx, yy = np.meshgrid(gx, gy)
         grid = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), device=self.device)
-        probs = self._probabilities(self._eval(grid))
+        probs = self._probabilities(predict(self.model, grid))
         out = {"x": gx, "y": gy}
         if self.task == "multiclass":
             conf, cls = probs.max(1)
@@ -348,90 +361,134 @@ class Run:
     def _probe_due(self) -> bool:
         if self.cfg.probe_every > 0:
             return (self.step_count + 1) % self.cfg.probe_every == 0
-        return (time.perf_counter() - self._last_probe_t) * 1000 >= self.cfg.probe_ms
+        return time.perf_counter() >= self._next_probe_t  # checked every step: keep it cheap
 
-    def _probe_and_check(self) -> None:
+    def probe_interval_ms(self) -> float:
+        """Training time between probes under the time schedule: `probe_ms`, or longer when a
+        probe costs more than PROBE_BUDGET of that (a big network, real data), so watching a
+        run never takes more than a few per cent of its speed, whatever its size."""
+        return max(self.cfg.probe_ms, self._probe_cost_ms / PROBE_BUDGET)
+
+    def _test_due(self) -> bool:
+        """Whether a probe on the schedule measures the test set too.
+
+        On real data the test pass is a quarter of a probe (900 digits rows against the probe
+        set's 512), yet its curve is drawn at the page's 2 Hz refresh: so the time schedule
+        measures it on every k-th probe, k probe intervals spanning at least TEST_MS. The step
+        schedule measures it at every probe, its history reproducible row for row. Probes a
+        person reads on their own (step 0, the last of `step(n, probe_at_end=True)`: a Step,
+        the CLI's final state) always measure it.
+        """
+        if self.cfg.probe_every > 0:
+            return True
+        return self._untested + 1 >= math.ceil(TEST_MS / self.probe_interval_ms())
+
+    def _probe_and_check(self, with_test: bool) -> None:
+        """Probe; roll back when anything measured is not finite, else maybe keep a checkpoint.
+
+        Only a probe that measured the test set keeps a checkpoint, so a rollback lands on
+        weights whose test loss was seen finite too (about TEST_MS further back at most). A test
+        loss carried from an earlier probe was checked when it was measured.
+        """
         self.flush()
         if self.diverged is not None:
             return
-        self.latest, weights_finite = self._probe()
+        start = time.perf_counter()
+        self.latest, weights_finite = self._probe(with_test)
+        cost = (time.perf_counter() - start) * 1000
+        # smoothed over a few probes, from the first one measured
+        self._probe_cost_ms += (0.2 if self._probe_cost_ms else 1.0) * (cost - self._probe_cost_ms)
+        self._next_probe_t = self._last_probe_t + self.probe_interval_ms() / 1000
         if not weights_finite:  # measured anyway: the rollback drops the row and restores latest
             self._diverge(self.step_count, "the weights overflowed to infinity or NaN.")
             return
-        if not (np.isfinite(self.latest.train_loss) and np.isfinite(self.latest.test_loss)):
-            self._diverge(self.step_count, "the loss on the training set is not finite.")
-            return
-        self._checkpoint = self._save_checkpoint()
+        p = self.latest
+        for split, loss in (("training", p.train_loss), ("test", p.test_loss)):
+            if not np.isfinite(loss):
+                self._diverge(self.step_count, f"the loss on the {split} set is not finite.")
+                return
+        if with_test:
+            self._checkpoint = self._save_checkpoint()
 
-    def _probe(self) -> tuple[Probe, bool]:
-        """Measure everything at the current weights, in one host sync; and are they finite?
+    def _probe(self, with_test: bool) -> tuple[Probe, bool]:
+        """Measure at the current weights, in one host sync; and are the weights finite?
 
         One forward pass over the probe rows with autograd gives the training loss and accuracy,
         every layer statistic and the gradients (of the data loss on the probe rows, see
-        `probe_pass`), so every probe measures them alike, step 0 included; one pass without
-        autograd gives the test loss and accuracy. (Measured cheaper than one pass over both
-        with autograd: the backward through the test rows costs more than a second forward.)
-        With batch norm the layer statistics and gradients use the probe set's own batch
-        statistics, as a training step would, while the losses of both sets use the running
-        statistics, as inference would, in a pass of their own.
+        `probe_pass`), so every probe measures them alike, step 0 included; `with_test`, one
+        pass without autograd gives the test loss and accuracy (see `_evals`).
 
         Training loss and accuracy are those of the probe set: every training point for the
         2-D toys (up to 512 of them), a fixed random 512 for larger data.
         """
         self._last_probe_t = time.perf_counter()
+        self._next_probe_t = self._last_probe_t + self.probe_interval_ms() / 1000
         batch_stats = self.model.norms is not None
         measured = probe_pass(self.model, self.x_probe, self.y_probe, self.loss_fn, batch_stats)
-        if batch_stats:
-            out = self._eval(self._x_eval)
-            out_train, out_test = out[: len(self.x_probe)], out[len(self.x_probe) :]
-        else:
-            out_train, out_test = measured.out, self._eval(self.x_test)
         flat = stats_tensor(measured.capture, self.specs, histograms=False)
-        # without batch norm the probe pass's own loss is the training loss: no second one
-        train_loss = self.loss_fn(out_train, self.y_probe) if batch_stats else measured.loss
-        evals = torch.stack(
-            [
-                train_loss,
-                self._metric(out_train, self.y_probe),
-                self.loss_fn(out_test, self.y_test),
-                self._metric(out_test, self.y_test),
-            ]
-        ).float()
         params = [p.detach() for p in self.model.parameters()]
-        host, norms, evals_host, param_norms = read_back(
-            flat, measured.norms, evals, torch.stack(torch._foreach_norm(params))
+        host, norms, evals, param_norms = read_back(
+            flat,
+            measured.norms,
+            self._evals(measured, with_test),
+            torch.stack(torch._foreach_norm(params)),
         )
-        train_loss, train_metric, test_loss, test_metric = evals_host.tolist()
         stats = unpack_stats(host, self.specs, self.cfg.width, histograms=False)
         self._track_dead(stats)
-        probe = Probe(
-            self.step_count,
-            self.epoch,
-            self.train_seconds,
-            self.cfg.lr,
-            train_loss,
-            test_loss,
-            train_metric,
-            test_metric,
-            stats,
-            *norms,
-        )
-        self.history.probes.append(
-            step=probe.step,
-            epoch=probe.epoch,
-            time=probe.time,
-            lr=probe.lr,
-            train_loss=train_loss,
-            test_loss=test_loss,
-            train_metric=train_metric,
-            test_metric=test_metric,
-            **layer_columns(stats, norms),
-        )
-        return probe, bool(np.isfinite(param_norms).all())
+        return self._record(evals.tolist(), stats, norms), bool(np.isfinite(param_norms).all())
 
-    @torch.no_grad()
-    def _eval(self, x: torch.Tensor) -> torch.Tensor:
-        return forward_capture(self.model, x)[0]
+    def _evals(self, measured: ProbePass, with_test: bool) -> torch.Tensor:
+        """[train loss, train metric] on the probe set, then test loss and metric `with_test`.
+
+        Without batch norm the probe pass's own outputs and loss are the training ones: no
+        second pass. (Measured cheaper than riding the test rows along in the probe pass: the
+        backward through them costs more than a forward of their own.) With batch norm the
+        probe pass uses the probe set's batch statistics, as a training step would, and the
+        losses the running statistics, as inference would, in one pass over both sets.
+        """
+        n = len(self.x_probe)
+        if self.model.norms is None:
+            out_train, train_loss = measured.out, measured.loss
+            out_test = predict(self.model, self.x_test) if with_test else None
+        else:
+            out = predict(self.model, self._x_eval if with_test else self.x_probe)
+            out_train, out_test = out[:n], (out[n:] if with_test else None)
+            train_loss = self.loss_fn(out_train, self.y_probe)
+        evals = [train_loss, self._metric(out_train, self.y_probe)]
+        if out_test is not None:
+            evals += [self.loss_fn(out_test, self.y_test), self._metric(out_test, self.y_test)]
+        return torch.stack(evals).float()
+
+    def _record(self, evals: list[float], stats: LayerStats, norms: np.ndarray) -> Probe:
+        """This probe as a Probe, and as a history row that keeps only what it measured.
+
+        A probe that skipped the test set carries the last measured test values in its Probe,
+        so `latest` never shows a gap, and NaN in its row, which the charts leave out.
+        """
+        train_loss, train_metric, *test = evals
+        self._untested = 0 if test else self._untested + 1
+        if test:
+            tested = {"test_loss": test[0], "test_metric": test[1], "test_step": self.step_count}
+        else:
+            tested = {k: getattr(self.latest, k) for k in ("test_loss", "test_metric", "test_step")}
+        probe = Probe(
+            step=self.step_count,
+            epoch=self.epoch,
+            time=self.train_seconds,
+            lr=self.cfg.lr,
+            train_loss=train_loss,
+            train_metric=train_metric,
+            **tested,
+            layers=stats,
+            grad_norm=norms[0],
+            signal_norm=norms[1],
+            weight_norm=norms[2],
+        )
+        row = {k: getattr(probe, k) for k in PROBE_KEYS}
+        if not test:
+            row.update(test_loss=np.nan, test_metric=np.nan)
+        self.history.probes.append(**row, **layer_columns(stats, norms))
+        return probe
 
     def _track_dead(self, stats: LayerStats) -> None:
         """Carry each unit's dead-since step forward by one probe; count those dead from step 0."""
@@ -482,6 +539,7 @@ class Run:
             self._xs, self._ys = self.x_train[ckpt.order], self.y_train[ckpt.order]
         self.step_count = ckpt.step
         self.latest = ckpt.probe  # the measurements of the weights now in place
+        self._untested = 0  # a checkpoint's probe measured the test set
         self._dead_since = ckpt.dead_since.copy()
         self._reset_losses()
         self.history.truncate(ckpt.step)

@@ -164,6 +164,7 @@ def test_train_json_history_ends_at_the_final_probe(circle):
     assert all(a < b for a, b in zip(steps, steps[1:]))
     last, final = history[-1], record["final"]
     assert last["test_metric"] == pytest.approx(final["test_accuracy"], rel=1e-6, abs=1e-9)
+    assert last["test_loss"] == pytest.approx(final["test_loss"], rel=1e-6, abs=1e-9)
     assert last["train_loss"] == pytest.approx(final["train_loss"], rel=1e-6, abs=1e-9)
     for i, row in enumerate(record["layers"], start=1):
         for key in ("weight_norm", "grad_norm", "pre_std", "dead_fraction"):
@@ -175,6 +176,16 @@ def test_train_json_says_train_numbers_are_on_the_probe_set(circle):
     probe_set = record["probe_set"]
     assert probe_set["rows"] == probe_set["train_rows"] == 250  # 500 points, half for training
     assert "probe" in probe_set["note"] and "test" in probe_set["note"]
+
+
+def test_train_json_history_has_test_numbers_where_measured_and_null_between(circle):
+    _, record = circle
+    history = record["history"]
+    measured = [row["test_loss"] is not None for row in history]
+    assert measured[0] and measured[-1]  # step 0 and the final step
+    assert [row["test_metric"] is not None for row in history] == measured
+    assert all(row["train_loss"] is not None for row in history)
+    assert "null" in record["probe_set"]["note"]
 
 
 def test_train_help_says_where_train_numbers_come_from():

@@ -197,6 +197,22 @@ def test_history_csv_parses_back_to_the_same_numbers():
     assert parsed["saturated_fraction_2"].isna().all()
 
 
+def test_probes_without_a_test_evaluation_export_empty_test_cells():
+    history = History(n_layers=2, capacity=8)
+    rng = np.random.default_rng(2)
+    for step in (0, 10, 20):
+        row = _probe_row(step, 2, rng)
+        if step == 10:  # a probe that skipped the test set
+            row["test_loss"] = row["test_metric"] = np.nan
+        history.probes.append(**row)
+    csv = history.to_csv()
+    assert csv.splitlines()[2].split(",")[5:8:2] == ["", ""]  # test_loss, test_metric
+    parsed = pd.read_csv(io.StringIO(csv))
+    assert parsed["test_loss"].isna().tolist() == [False, True, False]
+    assert parsed["test_metric"].isna().tolist() == [False, True, False]
+    assert parsed["train_loss"].notna().all()
+
+
 def test_history_truncate_cuts_both_series_and_steps_hold_more_rows():
     history = History(n_layers=2, capacity=8)
     assert history.steps.capacity == 32 and history.probes.capacity == 8

@@ -13,6 +13,7 @@ from playground.probes import (
     LayerSpec,
     capture_stats,
     layer_stats,
+    predict,
     probe_pass,
     probe_rows,
 )
@@ -88,6 +89,17 @@ def test_probe_leaves_batch_norm_statistics_alone():
     for k, v in net.state_dict().items():
         assert torch.equal(v, before[k]), k
     assert net.training
+
+
+def test_predict_is_inference_and_leaves_batch_norm_alone():
+    net = MLP(2, 1, 3, [torch.nn.ReLU(), torch.nn.Tanh()], batch_norm=True)
+    net(torch.randn(16, 2, generator=torch.Generator().manual_seed(0)))  # move running stats
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    out = predict(net, X)
+    torch.testing.assert_close(out, copy.deepcopy(net).eval()(X))  # running statistics
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert net.training and not out.requires_grad
 
 
 def test_probe_rows_are_a_fixed_subset():

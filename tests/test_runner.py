@@ -54,9 +54,10 @@ def test_step_while_paused_probes_the_new_state(trainers):
     t.step()
     t.step()
     snap = t.snapshot()
-    assert snap.step == 2 and snap.latest.step == 2
+    assert snap.step == 2 and snap.latest.step == 2 and snap.latest.test_step == 2
     assert snap.boundary["value"].shape == (20, 20)
     assert list(snap.probes["step"]) == [0, 1, 2]
+    assert snap.probes["test_loss"].notna().all()  # a Step always measures the test set
 
 
 def test_snapshot_is_a_copy(trainers):

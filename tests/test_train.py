@@ -1,9 +1,14 @@
 """The training run: learning, reproducibility, divergence and rollback, reset, devices."""
 
+import time
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+import torch.nn.functional as F
 
+from playground import train
 from playground.config import RunConfig
 from playground.inspection import inspect_init
 from playground.probes import layer_stats
@@ -93,7 +98,8 @@ def test_learning_rate_changes_mid_run_without_reset():
     assert run.latest.lr == 0.0005 and run.step_count == 40
 
 
-def test_divergence_stops_rolls_back_and_can_go_on():
+@pytest.mark.parametrize("schedule", [{"probe_every": 5}, {"probe_ms": 10}])
+def test_divergence_stops_rolls_back_and_can_go_on(schedule):
     run = Run(
         RunConfig(
             dataset="plane",
@@ -103,7 +109,7 @@ def test_divergence_stops_rolls_back_and_can_go_on():
             optimizer="sgd",
             lr=10.0,
             batch_size=10,
-            probe_every=5,
+            **schedule,
         )
     )
     taken = run.step(500)
@@ -111,6 +117,7 @@ def test_divergence_stops_rolls_back_and_can_go_on():
     div = run.diverged
     assert div is not None and "learning rate" in div.suggestion.lower()
     assert div.rolled_back_to == run.step_count <= div.step
+    assert run.latest.step == run.latest.test_step == run.step_count  # a tested checkpoint
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
     steps = run.history.steps.column("step")
     assert len(steps) == 0 or steps[-1] <= run.step_count  # history kept up to the rollback
@@ -190,7 +197,7 @@ def test_rollback_restores_the_measurements_of_the_restored_weights():
     )
     run.step(50)
     assert run.diverged is not None
-    assert run.latest.step == run.step_count
+    assert run.latest.step == run.latest.test_step == run.step_count
     assert np.isfinite(run.latest.train_loss) and np.isfinite(run.latest.test_loss)
 
 
@@ -211,7 +218,7 @@ def test_batch_norm_layers_are_measured_with_batch_statistics_and_left_untouched
     run = Run(cfg)
     before = {k: v.clone() for k, v in run.model.state_dict().items()}
     run.histograms()
-    run._probe()
+    run._probe(with_test=True)
     for k, v in run.model.state_dict().items():
         assert torch.equal(v, before[k]), k
 
@@ -298,9 +305,109 @@ def test_dead_since_rolls_back_with_the_weights_and_clears_on_reset():
             lin.weight.mul_(1e20)
     after = layer_stats(run.model, run.x_probe, run.specs, histograms=False).dead_mask
     assert not np.array_equal(after, kept >= 0)
-    run._probe_and_check()
+    run._probe_and_check(with_test=True)
     assert run.diverged is not None and run.step_count == 50
     np.testing.assert_array_equal(np.stack(run.dead_since), kept)
     assert run.latest.layers.dead_mask.tolist() == (kept >= 0).tolist()
     run.reset()
     np.testing.assert_array_equal(np.stack(run.dead_since), start)
+
+
+# ---- the test set on its own schedule --------------------------------------------------------
+
+
+def _tested(run: Run) -> pd.DataFrame:
+    """The history rows of the probes that measured the test set."""
+    frame = run.history.probes.frame(scalar_only=True)
+    return frame[np.isfinite(frame["test_loss"])]
+
+
+def _test_numbers(cfg: RunConfig, step: int) -> tuple[float, float]:
+    """Test loss and accuracy at `step`, from a replay of the run and the textbook formulas.
+
+    The trajectory does not depend on the probe schedule, so a replay that never probes has
+    the run's weights at every step.
+    """
+    replay = Run(cfg.replace(probe_every=100_000))
+    replay.step(step)
+    with torch.no_grad():
+        logits = replay.model(replay.x_test)
+    loss = F.binary_cross_entropy_with_logits(logits, replay.y_test)
+    accuracy = ((logits > 0).float() == replay.y_test).float().mean()
+    return loss.item(), accuracy.item()
+
+
+def test_time_schedule_measures_the_test_set_on_every_fifth_probe(monkeypatch):
+    monkeypatch.setattr(train, "PROBE_BUDGET", 1.0)  # a slow host must not stretch the interval
+    run = Run(SMALL)  # probes every 100 ms: the test set every 500 ms
+    run.train_for(1.2)
+    frame = run.history.probes.frame(scalar_only=True)
+    assert len(frame) >= 8 and np.isfinite(frame["train_loss"]).all()
+    every_fifth = np.arange(len(frame)) % 5 == 0  # step 0 included
+    np.testing.assert_array_equal(np.isfinite(frame["test_loss"]), every_fifth)
+    np.testing.assert_array_equal(np.isfinite(frame["test_metric"]), every_fifth)
+    by_steps = Run(SMALL.replace(probe_every=3))
+    by_steps.step(30)
+    assert len(_tested(by_steps)) == len(by_steps.history.probes) == 11  # every probe
+
+
+def test_latest_carries_the_test_values_last_measured():
+    run = Run(SMALL.replace(probe_ms=20))  # the test set every 25th probe
+    run.train_for(0.6)
+    while np.isfinite(run.history.probes.column("test_loss")[-1]):
+        run.train_for(0.05)  # until the latest probe is one that skipped the test set
+    p, last = run.latest, _tested(run).iloc[-1]
+    assert p.step == run.history.probes.column("step")[-1] > p.test_step == last["step"] > 0
+    assert (p.test_loss, p.test_metric) == (last["test_loss"], last["test_metric"])
+    loss, accuracy = _test_numbers(SMALL, p.test_step)
+    assert p.test_loss == pytest.approx(loss, rel=1e-5)
+    assert p.test_metric == pytest.approx(accuracy, abs=1e-6)
+
+
+def test_step_zero_and_a_step_always_measure_the_test_set():
+    run = Run(SMALL)
+    assert run.latest.test_step == 0 and len(_tested(run)) == 1
+    run.train_for(0.25)  # a few probes into the test set's interval
+    run.step(3, probe_at_end=True)  # what a Step does
+    p = run.latest
+    assert p.step == p.test_step == run.step_count
+    assert _tested(run)["step"].iloc[-1] == p.step
+    loss, accuracy = _test_numbers(SMALL, p.step)
+    assert p.test_loss == pytest.approx(loss, rel=1e-5)
+    assert p.test_metric == pytest.approx(accuracy, abs=1e-6)
+
+
+def test_divergence_between_test_evaluations_rolls_back_to_a_tested_state():
+    run = Run(SMALL.replace(probe_ms=10_000))  # no probe falls due on its own
+    run.step(20, probe_at_end=True)  # tested: a checkpoint
+    run.step(10)
+    run._probe_and_check(with_test=False)  # finite, untested: no checkpoint
+    with torch.no_grad():  # finite weights whose outputs overflow
+        for lin in [*run.model.linears, run.model.head]:
+            lin.weight.mul_(1e15)
+    run._probe_and_check(with_test=False)
+    div = run.diverged
+    assert div is not None and "training set" in div.reason
+    assert div.step == 30 and div.rolled_back_to == run.step_count == 20
+    assert run.latest.step == run.latest.test_step == 20
+    assert np.isfinite(run.latest.test_loss)
+    np.testing.assert_array_equal(run.history.probes.column("step"), [0, 20])
+    assert all(torch.isfinite(p).all() for p in run.model.parameters())
+
+
+def test_a_costly_probe_stretches_the_interval_so_probes_keep_to_their_budget():
+    run = Run(SMALL)
+    assert run.probe_interval_ms() == SMALL.probe_ms  # no cost known yet: as configured
+    probe = run._probe
+
+    def costly(with_test):  # a probe of a big network: at least 20 ms
+        time.sleep(0.02)
+        return probe(with_test)
+
+    run._probe = costly
+    before = len(run.history.probes)
+    run.train_for(1.5)
+    # at 20 ms and a 2 % budget, one probe a second at most, not one every 100 ms
+    assert run._probe_cost_ms >= 20
+    assert run.probe_interval_ms() >= 20 / train.PROBE_BUDGET
+    assert len(run.history.probes) - before <= 3

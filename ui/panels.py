@@ -99,12 +99,15 @@ def map_and_curves(snap: Snapshot) -> None:
         loss_at, metric_at = left, right
     draw(loss_at, charts.loss_chart(snap.probes, snap.cfg.log_loss), key="loss", height=280)
     draw(metric_at, charts.metric_chart(snap.probes, snap.task), key="metric", height=280)
-    metric_at.caption(
-        "Loss and accuracy on the training points (up to 512 of them) and on the held-out "
-        "test points, measured at every probe. A widening gap between them means overfitting."
+    what = (
+        "Loss and accuracy"
         if snap.task != "regression"
-        else "Loss and R² (1 is a perfect fit, 0 is no better than predicting the mean) on the "
-        "training points (up to 512 of them) and on the held-out test points."
+        else "Loss and R² (1 is a perfect fit, 0 is no better than predicting the mean)"
+    )
+    metric_at.caption(
+        f"{what} on the training points (up to 512 of them), measured at every probe, and on "
+        "the held-out test points, measured about twice a second of training. A widening gap "
+        "between them means overfitting."
     )
     overfit_hint(metric_at, snap)
 
