@@ -269,3 +269,23 @@ def test_a_scenario_link_from_home_applies_mid_session_and_plain_navigation_keep
     assert at.slider(key="cfg_depth").value == 8
     assert at.selectbox(key="cfg_init").value == "small"
     assert any("Weights too small" in i.value for i in at.info)
+
+
+def test_play_after_the_sessions_trainer_was_closed_plays_a_live_one():
+    """A dropped connection closes the trainer; the buttons drawn before must not reach it."""
+    at = open_page(dataset="spiral")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (old,) = [o for o in gc.get_objects() if isinstance(o, Trainer) and not o.closed]
+    old.close()  # what the session cache's release does when the websocket goes away
+    at.button(key="play").click().run()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        live = [o for o in gc.get_objects() if isinstance(o, Trainer) and not o.closed]
+    try:
+        (new,) = live
+        assert new is not old and new.playing
+        assert any(b.label == "Pause" for b in at.button)
+    finally:
+        for trainer in live:
+            trainer.close()

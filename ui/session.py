@@ -77,17 +77,25 @@ def sync(cfg: RunConfig) -> Trainer | None:
 
 
 def controls(trainer: Trainer) -> None:
-    """Play/Pause, Step, Reset: buttons outside the live fragment, so a click reruns the page."""
+    """Play/Pause, Step, Reset: buttons outside the live fragment, so a click reruns the page.
+
+    A click names its command (see `_request`) rather than binding the trainer drawn with
+    the buttons, which may have been closed since (the session's connection dropped and came
+    back): a Play on a closed trainer does nothing at all.
+    """
+    command = st.session_state.pop("command", None)
+    if command is not None:  # clicked while no live trainer: this is the one `sync` made
+        getattr(trainer, command)()
     playing = trainer.playing
     buttons = (  # (control, label, icon, command, help); Pause stands where Play was
-        ("play", *_play_or_pause(trainer)),
-        ("step", "Step", ":material/skip_next:", trainer.step,
+        ("play", *_play_or_pause(playing)),
+        ("step", "Step", ":material/skip_next:", "step",
          "One update on one batch, then measure everything."),
-        ("reset", "Reset", ":material/restart_alt:", trainer.reset,
+        ("reset", "Reset", ":material/restart_alt:", "reset",
          "Back to step 0 with the same starting weights."),
     )  # fmt: skip
     *cols, c4 = st.columns([1, 1, 1, 3])
-    for col, (control, label, icon, command, tip) in zip(cols, buttons):
+    for col, (control, label, icon, name, tip) in zip(cols, buttons):
         if control in hidden():
             continue
         col.button(
@@ -95,7 +103,8 @@ def controls(trainer: Trainer) -> None:
             key=label.lower(),
             type="primary" if control == "play" else "secondary",
             icon=icon,
-            on_click=command,
+            on_click=_request,
+            args=(name,),
             disabled=control == "step" and playing,
             help=tip,
         )
@@ -105,15 +114,20 @@ def controls(trainer: Trainer) -> None:
     )
 
 
-def _play_or_pause(trainer: Trainer) -> tuple[str, str, Callable[[], object], str]:
-    if trainer.playing:
-        return "Pause", ":material/pause:", trainer.pause, "Stop training; the run is kept."
-    return (
-        "Play",
-        ":material/play_arrow:",
-        trainer.play,
-        "Train continuously and watch the charts move.",
-    )
+def _request(command: str) -> None:
+    """Button callback: run the command on the session's live trainer now, before the rerun
+    (so Pause takes hold at once), or leave it for `controls` when there is none."""
+    trainer = session_box().trainer
+    if trainer is not None and not trainer.closed:
+        getattr(trainer, command)()
+    else:
+        st.session_state["command"] = command
+
+
+def _play_or_pause(playing: bool) -> tuple[str, str, str, str]:
+    if playing:
+        return "Pause", ":material/pause:", "pause", "Stop training; the run is kept."
+    return "Play", ":material/play_arrow:", "play", "Train continuously and watch the charts move."
 
 
 def live(
