@@ -25,6 +25,8 @@ def overview(snap: Snapshot) -> None:
 def inside(snap: Snapshot) -> None:
     """The charts that change slowly, redrawn every couple of seconds."""
     st.subheader("Inside the network")
+    if snap.playing:  # why these charts' steps trail the counter by up to SLOW_S
+        st.caption(f"Redrawn every {session.SLOW_S:g} s while training: they change slowly.")
     panels.histograms(snap)
     panels.unit_health(snap)
     panels.gradients(snap)

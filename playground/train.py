@@ -398,7 +398,7 @@ class Run:
         cost = (time.perf_counter() - start) * 1000
         # smoothed over a few probes, from the first one measured
         self._probe_cost_ms += (0.2 if self._probe_cost_ms else 1.0) * (cost - self._probe_cost_ms)
-        self._next_probe_t = self._last_probe_t + self.probe_interval_ms() / 1000
+        self._next_probe_t = self._last_probe_t + self.probe_interval_ms() / 1000  # re-planned
         if not weights_finite:  # measured anyway: the rollback drops the row and restores latest
             self._diverge(self.step_count, "the weights overflowed to infinity or NaN.")
             return
