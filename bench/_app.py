@@ -41,6 +41,8 @@ REFERENCE_QUERY = (
 STEPS_PER_EPOCH = 25  # 250 training points in batches of 10
 SAMPLE_MS = 50
 STILL_S = 1.0  # a counter unchanged this long has stopped
+# The Step tile's value; st.metric's test id as well, so the same scripts measure older pages
+STEP_COUNTER = '.tile-value, [data-testid="stMetricValue"]'
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 # In-page sampler: a MutationObserver notes every change of the Step counter's text, with the
@@ -48,11 +50,11 @@ TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # was free to look: a counter is only "still" if the timer kept running while it did not move).
 # Clicks are timestamped on the same clock, so click-to-standstill needs no Playwright round trip.
 _SAMPLER_JS = """
-(ms) => {
+([ms, sel]) => {
   if (window.__bench) { clearInterval(window.__bench.timer); window.__bench.observer.disconnect(); }
   const b = {changes: [], samples: 0, lastSample: 0, last: null, clicks: []};
   const check = () => {
-    const el = document.querySelector('[data-testid="stMetricValue"]');
+    const el = document.querySelector(sel);
     const v = el ? el.textContent : null;
     if (v !== null && v !== b.last) { b.last = v; b.changes.push([performance.now(), v]); }
   };
@@ -201,7 +203,7 @@ class Trace:
 
 def start_sampler(page: Any) -> float:
     """Start (or restart) the in-page sampler; returns the page clock in ms."""
-    return float(page.evaluate(_SAMPLER_JS, SAMPLE_MS))
+    return float(page.evaluate(_SAMPLER_JS, [SAMPLE_MS, STEP_COUNTER]))
 
 
 def page_now(page: Any) -> float:

@@ -26,33 +26,37 @@ from ui import panels, session  # noqa: E402
 REFRESH_S = 0.5
 
 
-def _map(s: Snapshot) -> None:
+def _map(s: Snapshot) -> panels.Show:
     chart = charts.boundary_chart(s.boundary, s.info.points, s.task, s.info.class_names)
-    panels.draw(st, chart, key="boundary", width="content")
+    return _chart(panels.spec(chart, "boundary", renderer="svg", width="content"))
 
 
-def _lines(column: str) -> Callable[[Snapshot], None]:
-    def draw(s: Snapshot) -> None:
+def _lines(column: str) -> Callable[[Snapshot], panels.Show]:
+    def build(s: Snapshot) -> panels.Show:
         chart = charts.layer_lines_chart(s.layers, column, column, percent=True)
-        panels.draw(st, chart, key=column, height=280)
+        return _chart(panels.spec(chart, column, height=280))
 
-    return draw
+    return build
 
 
-def _share(s: Snapshot) -> None:
+def _share(s: Snapshot) -> panels.Show:
     now = s.latest.layers.saturated_fraction
     chart = charts.layer_share_chart(now, s.cfg.dead_threshold, "now", s.info.layer_labels)
-    panels.draw(st, chart, key="share")
+    return _chart(panels.spec(chart, "share"))
 
 
-PIECES: dict[str, Callable[[Snapshot], None]] = {
-    "tiles only": lambda s: None,
+def _chart(spec: panels.Spec) -> panels.Show:
+    return lambda: spec.show(st)
+
+
+PIECES: dict[str, Callable[[Snapshot], panels.Show]] = {
+    "tiles only": lambda s: lambda: None,
     "decision map": _map,
-    "loss curve": lambda s: panels.draw(
-        st, charts.loss_chart(s.probes, s.cfg.log_loss), key="loss", height=280
+    "loss curve": lambda s: _chart(
+        panels.spec(charts.loss_chart(s.probes, s.cfg.log_loss), "loss", height=280)
     ),
-    "accuracy curve": lambda s: panels.draw(
-        st, charts.metric_chart(s.probes, s.task), key="metric", height=280
+    "accuracy curve": lambda s: _chart(
+        panels.spec(charts.metric_chart(s.probes, s.task), "metric", height=280)
     ),
     "histograms": panels.histograms,
     "saturation per layer": _lines("saturated_fraction"),
@@ -71,8 +75,8 @@ def main() -> None:
     @st.fragment(run_every=REFRESH_S)
     def tick() -> None:
         snap = trainer.snapshot()
-        panels.metrics(snap)
-        PIECES[name](snap)
+        for show in (panels.metrics(snap), PIECES[name](snap)):  # computed, then sent at once
+            show()
 
     tick()
 

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._app import (  # noqa: E402
     RENDERER,
+    STEP_COUNTER,
     PageWork,
     busy_host_note,
     chromium,
@@ -74,7 +75,7 @@ def chart_costs(names: list[str], warmup: float, seconds: float) -> dict[str, Co
         for name in names:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{server.url}/?chart={quote(name)}")
-            page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=60_000)
+            page.locator(STEP_COUNTER).first.wait_for(timeout=60_000)
             out[name] = measure(page, server.pid, warmup, seconds)
             page.close()
             time.sleep(SESSION_END_S)

@@ -8,28 +8,29 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground.runner import Snapshot
+from playground.runner import RunInfo, Snapshot
 from ui import panels, session, settings
 from ui.entry import enter_through_app
 
 enter_through_app()
 
 
-def overview(snap: Snapshot) -> None:
+def overview(snap: Snapshot) -> list[panels.Show]:
     """What the live page redraws twice a second: counters, map and curves."""
-    panels.metrics(snap)
-    panels.pairing(snap.info)
-    panels.map_and_curves(snap)
+    return [panels.metrics(snap), panels.map_and_curves(snap)]
 
 
-def inside(snap: Snapshot) -> None:
-    """The charts that change slowly, redrawn every couple of seconds."""
+def notes(info: RunInfo, playing: bool) -> None:
+    """What changes only with the run, drawn once per page run between the live parts."""
+    panels.map_and_curves_notes(info)
     st.subheader("Inside the network")
-    if snap.playing:  # why these charts' steps trail the counter by up to SLOW_S
+    if playing:  # why these charts' steps trail the counter by up to SLOW_S
         st.caption(f"Redrawn every {session.SLOW_S:g} s while training: they change slowly.")
-    panels.histograms(snap)
-    panels.unit_health(snap)
-    panels.gradients(snap)
+
+
+def inside(snap: Snapshot) -> list[panels.Show]:
+    """The charts that change slowly, redrawn every couple of seconds."""
+    return [panels.histograms(snap), panels.unit_health(snap), panels.gradients(snap)]
 
 
 def main() -> None:
@@ -40,7 +41,8 @@ def main() -> None:
     if trainer is None:
         st.stop()
     session.controls(trainer)
-    session.live(trainer, overview, inside)
+    panels.pairing(trainer.info)
+    session.live(trainer, overview, inside, notes=lambda: notes(trainer.info, trainer.playing))
     session.downloads(trainer)
 
 

@@ -1,5 +1,7 @@
 """Opening the Playground page under AppTest, as the page tests do."""
 
+import html
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -15,3 +17,13 @@ def open_page(**params: str) -> AppTest:
     for k, v in params.items():
         at.query_params[k] = v
     return at.run()
+
+
+def tile(at: AppTest, label: str) -> str:
+    """The value a metric tile shows, read from the page's HTML as the browser gets it."""
+    tag = f'aria-label="{html.escape(label)}"'
+    for block in at.html:
+        found = re.search(re.escape(tag) + r'.*?class="tile-value"[^>]*>([^<]*)<', block.value)
+        if found:
+            return html.unescape(found.group(1))
+    raise AssertionError(f"no tile labelled {label!r}")

@@ -6,14 +6,10 @@ import time
 import pandas as pd
 import pyarrow as pa
 import pytest
-from apptools import ROOT, open_page
+from apptools import ROOT, open_page, tile
 from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.usefixtures("fresh_session")
-
-
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
 
 
 def _chart(at: AppTest, title: str) -> tuple[dict, dict[str, pd.DataFrame]]:
@@ -39,7 +35,7 @@ def test_home_page_links_the_playground():
 def test_defaults_render_and_are_written_to_the_url():
     at = open_page()
     assert not at.exception
-    assert _metric(at, "Step") == "0"
+    assert tile(at, "Step") == "0"
     assert at.query_params["v"] == ["1"] or at.query_params["v"] == "1"
     assert at.selectbox(key="cfg_dataset").value == "circle"
     assert len(at.get("vega_lite_chart")) >= 5
@@ -87,14 +83,14 @@ def test_step_advances_the_run_and_the_charts():
     at = open_page(dataset="circle")
     at.button(key="step").click().run()
     at.button(key="step").click().run()
-    assert _metric(at, "Step") == "2"
+    assert tile(at, "Step") == "2"
     spec, frames = _chart(at, "Loss")
     (frame,) = frames.values()
     assert spec["data"]["name"] in frames  # the spec names its data by a stable name
     assert sorted(frame["step"].unique()) == [0, 1, 2]  # a probe at step 0 and at each Step
     assert set(frame["split"]) == {"train", "test"}
     shown = frame[frame["split"] == "train"].set_index("step")["value"]
-    assert shown[2] == pytest.approx(float(_metric(at, "Train loss")), rel=1e-3)
+    assert shown[2] == pytest.approx(float(tile(at, "Train loss")), rel=1e-3)
 
 
 def test_learning_rate_change_keeps_the_run_architecture_change_resets_it():
@@ -102,10 +98,10 @@ def test_learning_rate_change_keeps_the_run_architecture_change_resets_it():
     for _ in range(3):
         at.button(key="step").click().run()
     at.select_slider(key="cfg_lr").set_value(0.1).run()
-    assert _metric(at, "Step") == "3"
+    assert tile(at, "Step") == "3"
     assert at.query_params["lr"] in ("0.1", ["0.1"])
     at.slider(key="cfg_depth").set_value(3).run()
-    assert _metric(at, "Step") == "0"
+    assert tile(at, "Step") == "0"
 
 
 def test_impossible_settings_are_refused_and_the_run_kept():
@@ -114,7 +110,7 @@ def test_impossible_settings_are_refused_and_the_run_kept():
     at.toggle(key="cfg_batch_norm").set_value(True).run()
     errors = " ".join(e.value for e in at.error)
     assert "batch norm needs at least 2" in errors
-    assert _metric(at, "Step") == "1"
+    assert tile(at, "Step") == "1"
 
 
 def test_divergence_shows_the_reason_and_what_to_try():
@@ -162,7 +158,7 @@ def test_display_settings_apply_without_rebuilding():
     assert _chart(at, "Loss")[0]["encoding"]["y"]["scale"].get("type") != "log"
     at.toggle(key="cfg_log_loss").set_value(True).run()
     assert _chart(at, "Loss")[0]["encoding"]["y"]["scale"]["type"] == "log"
-    assert _metric(at, "Step") == "1"
+    assert tile(at, "Step") == "1"
 
 
 def test_link_notice_stays_through_play_and_goes_once_settings_change():

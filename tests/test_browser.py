@@ -133,7 +133,7 @@ def _open(browser, url: str):
 
 
 def _step(page) -> int:
-    text = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    text = page.get_by_role("group", name="Step", exact=True).locator(".tile-value").inner_text()
     return int(text.replace(",", ""))
 
 

@@ -40,15 +40,15 @@ def test_fast_charts_refresh_at_2_hz_and_slow_charts_at_least_every_2_s(monkeypa
     trainer, drawn = _FakeTrainer(), {}
     session.live(
         trainer,
-        lambda snap: drawn.setdefault("fast", snap.visuals),
-        lambda snap: drawn.setdefault("slow", snap.visuals),
+        lambda snap: [lambda: drawn.setdefault("fast", snap.visuals)],
+        lambda snap: [lambda: drawn.setdefault("slow", snap.visuals)],
     )
     assert timers == [0.5, 2.0] and session.REFRESH_S <= 0.5 and session.SLOW_S <= 2.0
     # the map's forward pass at the fast pace, the histograms' only at the slow one
     assert drawn == {"fast": ("boundary",), "slow": ("histograms",)}
     trainer.playing = False
     timers.clear()
-    session.live(trainer, lambda snap: None, lambda snap: None)
+    session.live(trainer, lambda snap: [], lambda snap: [])
     assert timers == [None, None]  # paused: drawn once, no timers
 
 
@@ -127,13 +127,46 @@ def test_diabetes_with_the_defaults_is_flagged_with_its_numbers_and_what_to_try(
     assert found is not None and found.train_metric - found.test_metric > 0.3
     best = probes["test_loss"].idxmin()
     assert found.best_step == probes["step"][best]
-    warnings = []
-    where = SimpleNamespace(warning=lambda text, icon: warnings.append(text))
-    panels.overfit_hint(where, SimpleNamespace(probes=probes, task="regression"))
-    (text,) = warnings
+    text = panels.overfit_hint(SimpleNamespace(probes=probes, task="regression"))
     assert f"training R² is {found.train_metric:.2f}" in text
     assert f"since step {found.best_step:,}" in text and "L2 penalty" in text
     early = probes[probes["step"] <= 750]  # too early to judge
-    warnings.clear()
-    panels.overfit_hint(where, SimpleNamespace(probes=early, task="regression"))
-    assert not warnings
+    assert panels.overfit_hint(SimpleNamespace(probes=early, task="regression")) is None
+
+
+class _Recorder:
+    """Stands in for `st` and its containers: notes the name of every element sent."""
+
+    def __init__(self, sent: list[str]) -> None:
+        self.sent = sent
+
+    def __getattr__(self, name: str):
+        def send(*args, **kwargs):
+            self.sent.append(name)
+            if name == "columns":
+                n = args[0] if isinstance(args[0], int) else len(args[0])
+                return [_Recorder(self.sent) for _ in range(n)]
+            return None
+
+        return send
+
+
+def test_panels_compute_everything_before_sending_one_element(monkeypatch):
+    sent: list[str] = []
+    monkeypatch.setattr(panels, "st", _Recorder(sent))
+    trainer = Trainer(RunConfig(dataset="spiral", activation="relu", lr=1.0))
+    try:
+        trainer.step()
+        snap = trainer.snapshot()
+    finally:
+        trainer.close()
+    builders = (panels.metrics, panels.map_and_curves, panels.unit_health, panels.gradients)
+    shows = [build(snap) for build in builders]
+    shows.append(panels.histograms(snap))
+    assert sent == ["segmented_control"]  # a widget: its value picks the chart to build
+    for show in shows:
+        show()
+    charts_sent = sent.count("vega_lite_chart")
+    # map, 2 curves, dead units over time and now (saturation does not apply to ReLU),
+    # gradients, histograms
+    assert sent[1] == "html" and charts_sent == 7

@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from apptools import PAGE_NAME, ROOT, open_page
+from apptools import PAGE_NAME, ROOT, open_page, tile
 from streamlit.testing.v1 import AppTest
 
 from playground import activations
@@ -183,7 +183,7 @@ def test_a_preset_applied_mid_session_changes_the_run_and_the_url():
         assert _query(at, key) == text or float(_query(at, key)) == float(text), key
     assert at.selectbox(key="cfg_activation").value == "relu"
     assert at.select_slider(key="cfg_lr").value == 1.0
-    assert next(m.value for m in at.metric if m.label == "Step") == "0"  # rebuilt
+    assert tile(at, "Step") == "0"  # rebuilt
     cfg = _live_config()
     assert (cfg.dataset, cfg.activation, cfg.lr, cfg.depth) == ("spiral", "relu", 1.0, 4)
     assert any(preset.title in i.value for i in at.info)

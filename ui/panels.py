@@ -7,7 +7,10 @@ side by side. Charts go to the browser as pre-built specs (see `charts.vega_spec
 
 from __future__ import annotations
 
+import html
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,26 +22,35 @@ from playground.runner import RunInfo, Snapshot
 PROBE_SET = "a fixed probe set of up to 512 training points"
 
 
-def draw(
-    where: Any,
-    chart: Any,
-    key: str,
-    width: str = "stretch",
-    height: int | str = "content",
-    renderer: str = "canvas",
-) -> None:
-    """Render an Altair chart from its pre-built spec, on a canvas unless told otherwise.
+Show = Callable[[], None]  # a panel's elements, computed and ready to send
+
+
+@dataclass
+class Spec:
+    """A chart's Vega-Lite spec, built ahead of showing it (see `Show`)."""
+
+    spec: dict[str, Any]
+    key: str
+    width: str = "stretch"
+    height: int | str = "content"
+
+    def show(self, where: Any) -> None:
+        where.vega_lite_chart(spec=self.spec, key=self.key, width=self.width, height=self.height)
+
+
+def spec(chart: Any, key: str, renderer: str = "canvas", **size: Any) -> Spec:
+    """Build an Altair chart's spec for the browser, on a canvas unless told otherwise.
 
     Canvas because a live redraw repaints one bitmap instead of patching hundreds of SVG
     nodes: measured with bench/chart_cost.py, it halves the histograms' cost per redraw.
     """
-    spec = charts.vega_spec(chart)
-    spec["usermeta"] = {"embedOptions": {"renderer": renderer}}
-    title = spec.get("title")
+    built = charts.vega_spec(chart)
+    built["usermeta"] = {"embedOptions": {"renderer": renderer}}
+    title = built.get("title")
     title = title.get("text") if isinstance(title, dict) else title
-    if title and "description" not in spec:  # the chart's label for screen readers and tests
-        spec["description"] = f"{title} chart"
-    where.vega_lite_chart(spec=spec, key=key, width=width, height=height)
+    if title and "description" not in built:  # the chart's label for screen readers and tests
+        built["description"] = f"{title} chart"
+    return Spec(built, key, **size)
 
 
 def fmt(x: float) -> str:
@@ -50,24 +62,48 @@ def fmt(x: float) -> str:
     return f"{x:.2e}" if 0 < abs(x) < 1e-3 else f"{x:.4g}"
 
 
-def metrics(snap: Snapshot) -> None:
-    """Step, epoch, speed, losses and the test metric as tiles."""
+def metrics(snap: Snapshot) -> Show:
+    """Step, epoch, speed, losses and the test metric as a row of tiles, in one element.
+
+    One `st.html` block rather than six `st.metric` columns: the tiles redraw twice a second,
+    and bench/chart_cost.py measured six metrics at about 25 ms of the browser's main thread
+    per redraw against under 3 ms for the same tiles as one block. A tile's explanation is its
+    native tooltip (`title`).
+    """
     p = snap.latest
-    cols = st.columns(6)
-    cols[0].metric("Step", f"{snap.step:,}", help="Update steps taken (one batch each).")
-    cols[1].metric("Epoch", f"{snap.epoch:,.1f}", help="Passes over the training set.")
-    cols[2].metric(
-        "Steps / s",
-        f"{snap.steps_per_s:,.0f}",
-        help=f"Training speed ({snap.epochs_per_s:,.1f} epochs/s).",
-    )
-    cols[3].metric(
-        "Train loss", fmt(p.train_loss), help="Loss on the training points (up to 512 of them)."
-    )
-    cols[4].metric("Test loss", fmt(p.test_loss), help="Loss on held-out points.")
     name = "Test R²" if snap.task == "regression" else "Test accuracy"
     value = fmt(p.test_metric) if snap.task == "regression" else f"{p.test_metric:.1%}"
-    cols[5].metric(name, value, help="How well the network does on points it never trained on.")
+    tiles = (
+        ("Step", f"{snap.step:,}", "Update steps taken (one batch each)."),
+        ("Epoch", f"{snap.epoch:,.1f}", "Passes over the training set."),
+        (
+            "Steps / s",
+            f"{snap.steps_per_s:,.0f}",
+            f"Training speed ({snap.epochs_per_s:,.1f} epochs/s).",
+        ),
+        ("Train loss", fmt(p.train_loss), "Loss on the training points (up to 512 of them)."),
+        ("Test loss", fmt(p.test_loss), "Loss on held-out points."),
+        (name, value, "How well the network does on points it never trained on."),
+    )
+    body = tiles_html(tiles)
+    return lambda: st.html(body)
+
+
+TILE_ROW = "display:flex;flex-wrap:wrap;gap:0.5rem 1rem"
+TILE = "flex:1 1 0;min-width:6.5rem"
+TILE_LABEL = "font-size:0.875rem;opacity:0.8"
+TILE_VALUE = "font-size:2rem;line-height:1.25;white-space:nowrap"
+
+
+def tiles_html(tiles: tuple[tuple[str, str, str], ...]) -> str:
+    """Labelled values in a wrapping row, each tile named for screen readers and tests."""
+    cells = "".join(
+        f'<div role="group" aria-label="{html.escape(label)}" title="{html.escape(tip)}" '
+        f'style="{TILE}"><div style="{TILE_LABEL}">{html.escape(label)}</div>'
+        f'<div class="tile-value" style="{TILE_VALUE}">{html.escape(value)}</div></div>'
+        for label, value, tip in tiles
+    )
+    return f'<div class="tiles" style="{TILE_ROW}">{cells}</div>'
 
 
 def pairing(info: RunInfo) -> None:
@@ -80,57 +116,77 @@ def pairing(info: RunInfo) -> None:
         st.info(info.device_note)
 
 
-def map_and_curves(snap: Snapshot) -> None:
-    """The decision map beside the curves for 2-D data; the two curves side by side otherwise."""
-    left, right = st.columns([1, 1])
+def map_and_curves(snap: Snapshot) -> Show:
+    """The decision map beside the curves for 2-D data; the two curves side by side otherwise.
+
+    Their captions are `map_and_curves_notes`, drawn outside the live fragment: they change
+    only with the run, and every element a fragment redraws costs the browser each refresh.
+    """
+    boundary = None
     if snap.boundary is not None and snap.info.points is not None:
         chart = charts.boundary_chart(
             snap.boundary, snap.info.points, snap.task, snap.info.class_names
         )
         # SVG: between redraws only the map image changes, and SVG swaps that one node
         # where a canvas would repaint all the points too
-        draw(left, chart, key="boundary", width="content", renderer="svg")
+        boundary = spec(chart, "boundary", renderer="svg", width="content")
+    loss = spec(charts.loss_chart(snap.probes, snap.cfg.log_loss), "loss", height=280)
+    metric = spec(charts.metric_chart(snap.probes, snap.task), "metric", height=280)
+    hint = overfit_hint(snap)
+
+    def show() -> None:
+        left, right = st.columns([1, 1])
+        if boundary is not None:
+            boundary.show(left)
+        loss.show(left if boundary is None else right)
+        metric.show(right)
+        if hint:
+            right.warning(hint, icon=":material/trending_up:")
+
+    return show
+
+
+def map_and_curves_notes(info: RunInfo) -> None:
+    """The captions under the map and the curves, in the same two columns."""
+    left, right = st.columns([1, 1])
+    if info.points is not None:
         left.caption(
             "The network's output over the input plane, with training points (white outline) "
             "and test points (dark outline)."
         )
-        loss_at, metric_at = right, right
-    else:
-        loss_at, metric_at = left, right
-    draw(loss_at, charts.loss_chart(snap.probes, snap.cfg.log_loss), key="loss", height=280)
-    draw(metric_at, charts.metric_chart(snap.probes, snap.task), key="metric", height=280)
     what = (
         "Loss and accuracy"
-        if snap.task != "regression"
+        if info.task != "regression"
         else "Loss and R² (1 is a perfect fit, 0 is no better than predicting the mean)"
     )
-    metric_at.caption(
+    right.caption(
         f"{what} on the training points (up to 512 of them), measured at every probe, and on "
         "the held-out test points, measured about twice a second of training. A widening gap "
         "between them means overfitting."
     )
-    overfit_hint(metric_at, snap)
 
 
-def overfit_hint(where: Any, snap: Snapshot) -> None:
+def overfit_hint(snap: Snapshot) -> str | None:
     """Name overfitting when the curves show it, and say what to try."""
     found = advice.overfitting(snap.probes)
     if found is None:
-        return
+        return None
     name, show = ("R²", "{:.2f}") if snap.task == "regression" else ("accuracy", "{:.0%}")
-    where.warning(
+    return (
         f"**Overfitting**: training {name} is {show.format(found.train_metric)} but test "
         f"{name} is {show.format(found.test_metric)}, and the test loss has risen since step "
         f"{found.best_step:,} (test {name} {show.format(found.best_test_metric)} then). The "
         "network is memorising its training points instead of the pattern. Try an L2 "
         "penalty (0.01), fewer or narrower layers, a larger train share, or stop near the "
-        "test loss's lowest point.",
-        icon=":material/trending_up:",
+        "test loss's lowest point."
     )
 
 
-def histograms(snap: Snapshot) -> None:
-    """Per-layer histograms before or after the activation, exact zeros in a bar of their own."""
+def histograms(snap: Snapshot) -> Show:
+    """Per-layer histograms before or after the activation, exact zeros in a bar of their own.
+
+    Its toggle is drawn at once (its value picks the chart), the chart with the others.
+    """
     side = st.segmented_control(
         "Histograms of",
         ["after the activation", "before it"],
@@ -153,30 +209,36 @@ def histograms(snap: Snapshot) -> None:
             labels,
             zeros=layers.zeros_post,
         )
-    draw(st, chart, key="hist", width="content")
-    st.caption(
-        f"Histograms over {PROBE_SET}. Values piled against a bound mean saturation. Values "
-        "that are exactly 0 get a bar of their own (for ReLU: inputs on its flat side); the "
-        "other bars hold everything else, however close to 0."
-    )
+    hist = spec(chart, "hist", width="content")
+
+    def show() -> None:
+        hist.show(st)
+        st.caption(
+            f"Histograms over {PROBE_SET}. Values piled against a bound mean saturation. "
+            "Values that are exactly 0 get a bar of their own (for ReLU: inputs on its flat "
+            "side); the other bars hold everything else, however close to 0."
+        )
+
+    return show
 
 
-def unit_health(snap: Snapshot) -> None:
+def unit_health(snap: Snapshot) -> Show:
     """Dead units (ReLU family) and saturated units, where the measure applies."""
     layers = snap.latest.layers
     threshold = snap.cfg.dead_threshold
     dead = layers.dead_fraction
     from_start = snap.latest.layer_columns().get("dead_from_start_fraction")
-    if _share_panel(snap, "dead_fraction", "Dead", _dead_caption(snap), from_start):
+    dead_panel = _share_panel(snap, "dead_fraction", "Dead", _dead_caption(snap), from_start)
+    warning = None
+    if dead_panel is not None:
         worst = int(np.nanargmax(dead))
         if dead[worst] > threshold:
-            st.warning(
+            warning = (
                 f"Layer {worst + 1} has {dead[worst]:.0%} dead units (warning at "
                 f"{threshold:.0%}). Usual cures: a lower learning rate, He initialisation, "
-                "Leaky ReLU / PReLU / ELU, or batch norm.",
-                icon=":material/heart_broken:",
+                "Leaky ReLU / PReLU / ELU, or batch norm."
             )
-    _share_panel(
+    saturated_panel = _share_panel(
         snap,
         "saturated_fraction",
         "Saturated",
@@ -184,6 +246,16 @@ def unit_health(snap: Snapshot) -> None:
         f"{PROBE_SET}: it passes almost no gradient back, so it barely learns."
         + _tail_note(snap.info.layer_keys),
     )
+
+    def show() -> None:
+        if dead_panel is not None:
+            dead_panel()
+        if warning:
+            st.warning(warning, icon=":material/heart_broken:")
+        if saturated_panel is not None:
+            saturated_panel()
+
+    return show
 
 
 def _tail_note(keys: list[str]) -> str:
@@ -204,29 +276,33 @@ def _tail_note(keys: list[str]) -> str:
 
 def _share_panel(
     snap: Snapshot, column: str, word: str, caption: str, from_start: np.ndarray | None = None
-) -> bool:
-    """A per-layer share over time and now; False (nothing drawn) where it does not apply."""
+) -> Show | None:
+    """A per-layer share over time and now; None where the measure does not apply."""
     now = getattr(snap.latest.layers, column)
     if np.isnan(now).all():
-        return False
-    c1, c2 = st.columns([2, 1])
+        return None
     title = f"{word} units per layer"
-    draw(
-        c1,
-        charts.layer_lines_chart(snap.layers, column, title, percent=True),
-        key=column,
-        height=280,
+    lines = spec(
+        charts.layer_lines_chart(snap.layers, column, title, percent=True), column, height=280
     )
-    share = charts.layer_share_chart(
-        np.nan_to_num(now),
-        snap.cfg.dead_threshold,
-        f"{word} now",
-        snap.info.layer_labels,
-        from_start=None if from_start is None else np.nan_to_num(from_start),
+    share = spec(
+        charts.layer_share_chart(
+            np.nan_to_num(now),
+            snap.cfg.dead_threshold,
+            f"{word} now",
+            snap.info.layer_labels,
+            from_start=None if from_start is None else np.nan_to_num(from_start),
+        ),
+        f"{column}_now",
     )
-    draw(c2, share, key=f"{column}_now")
-    st.caption(caption)
-    return True
+
+    def show() -> None:
+        c1, c2 = st.columns([2, 1])
+        lines.show(c1)
+        share.show(c2)
+        st.caption(caption)
+
+    return show
 
 
 def _dead_caption(snap: Snapshot) -> str:
@@ -248,15 +324,20 @@ def _dead_caption(snap: Snapshot) -> str:
     )
 
 
-def gradients(snap: Snapshot) -> None:
+def gradients(snap: Snapshot) -> Show:
     """Per-layer weight-gradient norms over training, on a log scale."""
     chart = charts.layer_lines_chart(
         snap.layers, "grad_norm", "Gradient norm per layer (log scale)", log_scale=True
     )
-    draw(st, chart, key="grad", height=280, width="stretch")
-    st.caption(
-        f"Size of each layer's weight gradient of the loss on {PROBE_SET}, at the weights of "
-        "each probe: measured the same way at every probe, so the first point compares with "
-        "the last. Lines falling by orders of magnitude toward layer 1 mean vanishing "
-        "gradients; rising ones mean exploding gradients."
-    )
+    grad = spec(chart, "grad", height=280)
+
+    def show() -> None:
+        grad.show(st)
+        st.caption(
+            f"Size of each layer's weight gradient of the loss on {PROBE_SET}, at the weights "
+            "of each probe: measured the same way at every probe, so the first point compares "
+            "with the last. Lines falling by orders of magnitude toward layer 1 mean vanishing "
+            "gradients; rising ones mean exploding gradients."
+        )
+
+    return show

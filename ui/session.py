@@ -17,6 +17,7 @@ from safetensors.torch import save as safetensors_bytes
 from playground import configure_torch
 from playground.config import RunConfig
 from playground.runner import MAX_RUNNING, Snapshot, Trainer
+from ui.panels import Show
 from ui.settings import hidden, literal, write_link
 
 REFRESH_S = 0.5  # chart refresh while playing: 2 Hz leaves the trainer most of the GIL
@@ -132,14 +133,23 @@ def _play_or_pause(playing: bool) -> tuple[str, str, str, str]:
 
 def live(
     trainer: Trainer,
-    fast: Callable[[Snapshot], None],
-    slow: Callable[[Snapshot], None] | None = None,
+    fast: Callable[[Snapshot], list[Show]],
+    slow: Callable[[Snapshot], list[Show]] | None = None,
+    notes: Callable[[], None] | None = None,
 ) -> None:
     """Redraw while training: `fast` every REFRESH_S, `slow` every SLOW_S; both once when paused.
 
     Two fragments on two timers: the loss curve and counters keep their 2 Hz while charts that
     change slowly (histograms, unit health, gradient norms) cost the browser a quarter as much,
     and the trainer lends its lock for the histograms' forward pass a quarter as often.
+    `notes`, drawn between the two outside either fragment, holds what changes only with the
+    run (captions, headings).
+
+    Why panels compute first and show after (`fast` and `slow` return `Show`s): the browser
+    redraws the whole page (every element, sidebar included) each time a batch of elements
+    arrives, and a fragment whose elements trickle out between computations, slowed by the
+    trainer's hold on the GIL, arrives in several batches. Sent in one burst they arrive in
+    one: bench/chart_cost.py measured about a third less main-thread work per redraw.
     """
     st.session_state["drawn_playing"] = trainer.playing
 
@@ -150,18 +160,23 @@ def live(
             st.session_state["trainer_message"] = snap.message
         if snap.playing != st.session_state["drawn_playing"]:
             st.rerun(scope="app")  # it stopped by itself (diverged, heartbeat): redraw buttons
+        shows = fast(snap)
         message = st.session_state.pop("trainer_message", None)
         if message:
             st.info(message)
         if snap.divergence is not None:
             st.error(snap.divergence.message(), icon=":material/error:")
-        fast(snap)
+        for show in shows:
+            show()
 
     @st.fragment(run_every=SLOW_S if trainer.playing else None)
     def tock() -> None:
-        slow(trainer.snapshot(visuals=("histograms",)))
+        for show in slow(trainer.snapshot(visuals=("histograms",))):
+            show()
 
     tick()
+    if notes is not None:
+        notes()
     if slow is not None:
         tock()
 
