@@ -149,7 +149,8 @@ def live(
     redraws the whole page (every element, sidebar included) each time a batch of elements
     arrives, and a fragment whose elements trickle out between computations, slowed by the
     trainer's hold on the GIL, arrives in several batches. Sent in one burst they arrive in
-    one: bench/chart_cost.py measured about a third less main-thread work per redraw.
+    one. On a test page with 40 other elements, seven elements sent 6 ms apart cost the
+    browser 85-92 ms of main-thread work per redraw, and 55-66 ms sent at once.
     """
     st.session_state["drawn_playing"] = trainer.playing
 
