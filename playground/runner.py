@@ -17,8 +17,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -40,13 +42,55 @@ DIVERGED_NOTE = (
     "rolled-back weights, or press Reset."
 )
 
-_slots_lock = threading.Lock()
-_running: set[int] = set()
+
+class SlotKeeper(Protocol):
+    """Who may train now: `Slots` in one process, or a stand-in that asks a whole cluster."""
+
+    where: str  # "server", "class's cluster": named in a refused Play's message
+    limit: int
+
+    def take(self, key: str) -> bool: ...
+    def release(self, key: str) -> None: ...
+
+
+class Slots:
+    """How many trainers may train at once, and which do: a Play beyond the limit is refused.
+
+    This one counts the trainers of one process (the `thread` backend's server); the `ray`
+    backend hands its trainers a `SlotKeeper` that counts them across the cluster (see
+    `playground.backends`).
+    """
+
+    where = "server"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._running: set[str] = set()
+
+    def take(self, key: str) -> bool:
+        with self._lock:
+            if key in self._running:
+                return True
+            if len(self._running) >= self.limit:
+                return False
+            self._running.add(key)
+            return True
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._running.discard(key)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+
+LOCAL_SLOTS = Slots(MAX_RUNNING)
 
 
 def running_trainers() -> int:
-    with _slots_lock:
-        return len(_running)
+    return LOCAL_SLOTS.count()
 
 
 @dataclass(frozen=True)
@@ -113,8 +157,12 @@ class Snapshot:
 class Trainer:
     """Owns a `Run` and the thread that trains it."""
 
-    def __init__(self, cfg: RunConfig, boundary_resolution: int = 40) -> None:
+    def __init__(
+        self, cfg: RunConfig, boundary_resolution: int = 40, slots: SlotKeeper = LOCAL_SLOTS
+    ) -> None:
         self.run = Run(cfg)
+        self.slots = slots
+        self._key = uuid.uuid4().hex
         self.info = RunInfo.of(self.run)
         self.boundary_resolution = boundary_resolution
         self._lock = threading.Lock()
@@ -140,11 +188,11 @@ class Trainer:
             if self.run.diverged is not None:
                 self._message = DIVERGED_NOTE
                 return False
-            if not _take_slot(self):
+            if not self.slots.take(self._key):
                 self._message = (
-                    f"This server is already training {MAX_RUNNING} networks for "
-                    "other visitors, its limit. Try again in a moment; Step still "
-                    "works."
+                    f"This {self.slots.where} is already training {self.slots.limit} "
+                    "networks for other visitors, its limit. Try again in a moment; Step "
+                    "still works."
                 )
                 return False
             self._playing = True
@@ -292,19 +340,4 @@ class Trainer:
     def _stop_playing(self) -> None:
         """Caller holds the lock."""
         self._playing = False
-        _release_slot(self)
-
-
-def _take_slot(trainer: Trainer) -> bool:
-    with _slots_lock:
-        if id(trainer) in _running:
-            return True
-        if len(_running) >= MAX_RUNNING:
-            return False
-        _running.add(id(trainer))
-        return True
-
-
-def _release_slot(trainer: Trainer) -> None:
-    with _slots_lock:
-        _running.discard(id(trainer))
+        self.slots.release(self._key)

@@ -68,18 +68,22 @@ def test_snapshot_is_a_copy(trainers):
     assert snap.step == 1 and len(snap.probes) == 2
 
 
-def test_process_wide_cap_refuses_with_a_message(trainers, monkeypatch):
-    monkeypatch.setattr(runner, "MAX_RUNNING", 2)
-    a, b, c = trainers(), trainers(), trainers()
-    assert a.play() and b.play()
-    assert runner.running_trainers() == 2
-    assert not c.play()
-    assert "limit" in c.snapshot(visuals=False).message
-    a.pause()
-    assert c.play()
-    b.close()
-    c.close()
-    assert runner.running_trainers() == 0
+def test_process_wide_cap_refuses_with_a_message():
+    slots = runner.Slots(2)
+    a, b, c = (Trainer(CFG, boundary_resolution=20, slots=slots) for _ in range(3))
+    try:
+        assert a.play() and b.play()
+        assert slots.count() == 2
+        assert not c.play()
+        assert "already training 2 networks" in c.snapshot(visuals=False).message
+        a.pause()
+        assert c.play()
+        b.close()
+        c.close()
+        assert slots.count() == 0
+    finally:
+        for t in (a, b, c):
+            t.close()
 
 
 def test_idle_page_pauses_its_trainer(trainers, monkeypatch):

@@ -14,9 +14,10 @@ from collections.abc import Callable
 import streamlit as st
 from safetensors.torch import save as safetensors_bytes
 
-from playground import configure_torch
+from playground import backends, configure_torch
+from playground.backends import TrainerHandle
 from playground.config import RunConfig
-from playground.runner import MAX_RUNNING, Snapshot, Trainer
+from playground.runner import Snapshot
 from ui.panels import Show
 from ui.settings import hidden, literal, write_link
 
@@ -30,7 +31,7 @@ class TrainerBox:
     """Holds this session's trainer; released (thread stopped) when the session ends."""
 
     def __init__(self) -> None:
-        self.trainer: Trainer | None = None
+        self.trainer: TrainerHandle | None = None
 
     def close(self) -> None:
         if self.trainer is not None:
@@ -42,7 +43,7 @@ def session_box() -> TrainerBox:
     return TrainerBox()
 
 
-def sync(cfg: RunConfig) -> Trainer | None:
+def sync(cfg: RunConfig) -> TrainerHandle | None:
     """Make the trainer match the settings; bad settings leave the current run alone."""
     box = session_box()
     problems = cfg.problems()
@@ -55,9 +56,12 @@ def sync(cfg: RunConfig) -> Trainer | None:
         return box.trainer
     try:
         if box.trainer is None or box.trainer.closed:
-            box.trainer, change = Trainer(cfg), None
+            box.trainer, change = backend().trainer(cfg), None
         else:
             change = box.trainer.apply(cfg)
+    except BackendError as e:
+        st.error(str(e), icon=":material/dns:")
+        return box.trainer
     except Exception as e:  # e.g. out of memory building a huge network: say so, keep the run
         st.error(
             f"Could not build this network ({type(e).__name__}: {e}). The current run is "
@@ -77,7 +81,25 @@ def sync(cfg: RunConfig) -> Trainer | None:
     return box.trainer
 
 
-def controls(trainer: Trainer) -> None:
+class BackendError(RuntimeError):
+    """The server's backend setting cannot be used: the message says why and what to do."""
+
+
+def backend() -> backends.ThreadBackend | backends.RayBackend:
+    """The server's trainer backend; a bad setting or a missing Ray becomes a clear message."""
+    try:
+        return backends.default()
+    except ValueError as e:
+        raise BackendError(f"This server's settings are wrong: {e}.") from None
+    except ImportError:
+        raise BackendError(
+            "PLAYGROUND_BACKEND=ray, but Ray is not installed here: `pip install "
+            "ray==2.60.0` (see the README's classroom section), or unset it to train in "
+            "the server's process."
+        ) from None
+
+
+def controls(trainer: TrainerHandle) -> None:
     """Play/Pause, Step, Reset: buttons outside the live fragment, so a click reruns the page.
 
     A click names its command (see `_request`) rather than binding the trainer drawn with
@@ -109,10 +131,12 @@ def controls(trainer: Trainer) -> None:
             disabled=control == "step" and playing,
             help=tip,
         )
-    c4.caption(
-        f"Trains on the server's {trainer.info.device.upper()}; up to {MAX_RUNNING} runs at "
-        "once on this server."
-    )
+    device, limit = trainer.info.device.upper(), backend().limit
+    if backend().name == "thread":
+        text = f"Trains on the server's {device}; up to {limit} runs at once on this server."
+    else:
+        text = f"Trains in a process of its own ({device}); up to {limit} runs at once here."
+    c4.caption(text)
 
 
 def _request(command: str) -> None:
@@ -132,7 +156,7 @@ def _play_or_pause(playing: bool) -> tuple[str, str, str, str]:
 
 
 def live(
-    trainer: Trainer,
+    trainer: TrainerHandle,
     fast: Callable[[Snapshot], list[Show]],
     slow: Callable[[Snapshot], list[Show]] | None = None,
     notes: Callable[[], None] | None = None,
@@ -182,7 +206,7 @@ def live(
         tock()
 
 
-def downloads(trainer: Trainer) -> None:
+def downloads(trainer: TrainerHandle) -> None:
     """History, weights and config, copied under the trainer's lock when clicked."""
     if "downloads" in hidden():
         return

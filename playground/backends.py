@@ -1,0 +1,274 @@
+"""Where a session's trainer trains: in the web server's process, or in Ray actors.
+
+Pages hold a `TrainerHandle` and never learn which backend made it: the same commands (play,
+pause, step, reset, apply a config) and the same `Snapshot`s either way.
+
+- `thread` (the default, nothing to set up): a `runner.Trainer` whose thread trains inside the
+  server's process. Every trainer shares that process's one GIL, so however many play, the
+  server trains at about one core's speed; right for one person on a laptop.
+- `ray`: each trainer is a Ray actor, a process of its own, so trainers use every core of the
+  machine (a local Ray the app starts) or of a Ray cluster (`PLAYGROUND_RAY_ADDRESS`). The
+  cap on trainers playing at once is then the cluster's, kept by one named actor that every
+  server process using the cluster shares. Closing a trainer ends its process, so its memory
+  goes back to the host.
+
+Settings, from the environment: `PLAYGROUND_BACKEND` (`thread` or `ray`),
+`PLAYGROUND_MAX_TRAINERS` (trainers playing at once: per server for `thread`, per cluster for
+`ray`), `PLAYGROUND_RAY_ADDRESS` (a cluster to join; unset, a local Ray is started).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from playground import configure_torch, runner
+from playground.config import RunConfig
+from playground.runner import LOCAL_SLOTS, RunInfo, Slots, Snapshot, Trainer
+
+BACKENDS = ("thread", "ray")
+NAMESPACE = "activation-playground"
+SLOTS_ACTOR = "trainer-slots"
+LOCAL_OBJECT_STORE = 200 * 2**20  # snapshots are small; Ray's default takes 30 % of RAM
+
+
+class TrainerHandle(Protocol):
+    """What a page may do with its trainer, whichever backend runs it."""
+
+    info: RunInfo
+
+    @property
+    def playing(self) -> bool: ...
+    @property
+    def closed(self) -> bool: ...
+    def play(self) -> bool: ...
+    def pause(self) -> None: ...
+    def step(self, n: int = 1) -> None: ...
+    def reset(self) -> None: ...
+    def set_lr(self, lr: float) -> None: ...
+    def apply(self, cfg: RunConfig) -> str | None: ...
+    def export(self) -> tuple[str, dict[str, torch.Tensor], dict]: ...
+    def snapshot(self, visuals: bool | Collection[str] = True) -> Snapshot: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The backend a server uses, read once from its environment."""
+
+    backend: str = "thread"
+    max_trainers: int = 4
+    ray_address: str | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        backend = env.get("PLAYGROUND_BACKEND", "thread").strip().lower() or "thread"
+        if backend not in BACKENDS:
+            raise ValueError(
+                f"PLAYGROUND_BACKEND={backend!r} is not a backend: use one of {BACKENDS}"
+            )
+        limit = env.get("PLAYGROUND_MAX_TRAINERS", "4")
+        if not limit.isdigit() or int(limit) < 1:
+            raise ValueError(f"PLAYGROUND_MAX_TRAINERS={limit!r} must be a whole number >= 1")
+        return cls(backend, int(limit), env.get("PLAYGROUND_RAY_ADDRESS") or None)
+
+
+class ThreadBackend:
+    """Trainers as threads of this process, `limit` of them playing at once."""
+
+    name = "thread"
+
+    def __init__(self, slots: Slots) -> None:
+        self.slots = slots
+
+    @property
+    def limit(self) -> int:
+        return self.slots.limit
+
+    def trainer(self, cfg: RunConfig, boundary_resolution: int = 40) -> TrainerHandle:
+        return Trainer(cfg, boundary_resolution, slots=self.slots)
+
+    def running(self) -> int:
+        return self.slots.count()
+
+
+class RayBackend:
+    """Trainers as Ray actors, the cluster's `limit` of them playing at once."""
+
+    name = "ray"
+
+    def __init__(
+        self, limit: int, address: str | None = None, slots_name: str = SLOTS_ACTOR
+    ) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            local = {} if address else {"object_store_memory": LOCAL_OBJECT_STORE}
+            ray.init(
+                address=address,
+                namespace=NAMESPACE,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+                # the engine travels with the job, so a cluster's workers can import it
+                runtime_env={"py_modules": [str(Path(runner.__file__).parent)]},
+                **local,
+            )
+        self._slots = (
+            ray.remote(num_cpus=0)(_SlotsActor)
+            .options(name=slots_name, get_if_exists=True, lifetime="detached")
+            .remote(limit)
+        )
+        self.limit = ray.get(self._slots.limit.remote())
+        self._actor = ray.remote(num_cpus=0, max_concurrency=1)(_TrainerActor)
+
+    def trainer(self, cfg: RunConfig, boundary_resolution: int = 40) -> TrainerHandle:
+        return RayTrainer(self._actor.remote(cfg, boundary_resolution, self._slots))
+
+    def running(self) -> int:
+        import ray
+
+        return ray.get(self._slots.count.remote())
+
+
+class _SlotsActor:
+    """The cluster's count of playing trainers: one named actor every server shares."""
+
+    def __init__(self, limit: int) -> None:
+        self._slots = Slots(limit)
+
+    def limit(self) -> int:
+        return self._slots.limit
+
+    def take(self, key: str) -> bool:
+        return self._slots.take(key)
+
+    def release(self, key: str) -> None:
+        self._slots.release(key)
+
+    def count(self) -> int:
+        return self._slots.count()
+
+
+class _ClusterSlots:
+    """A trainer's view of the cluster's slots, for `runner.Trainer` inside an actor."""
+
+    where = "class's cluster"
+
+    def __init__(self, actor: Any, limit: int) -> None:
+        self._actor, self.limit = actor, limit
+
+    def take(self, key: str) -> bool:
+        import ray
+
+        return ray.get(self._actor.take.remote(key))
+
+    def release(self, key: str) -> None:
+        import ray
+
+        ray.get(self._actor.release.remote(key))
+
+    def count(self) -> int:
+        import ray
+
+        return ray.get(self._actor.count.remote())
+
+
+class _TrainerActor:
+    """A `runner.Trainer` in a Ray worker process; `call` runs one of its commands."""
+
+    def __init__(self, cfg: RunConfig, boundary_resolution: int, slots_actor: Any) -> None:
+        import ray
+
+        configure_torch()
+        slots = _ClusterSlots(slots_actor, ray.get(slots_actor.limit.remote()))
+        self.trainer = Trainer(cfg, boundary_resolution, slots=slots)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        attr = getattr(self.trainer, name)
+        return attr(*args, **kwargs) if callable(attr) else attr
+
+
+class RayTrainer:
+    """The page's side of a trainer actor: each command is one round trip to it."""
+
+    def __init__(self, actor: Any) -> None:
+        self._actor = actor
+        self._closed = False
+        self.info: RunInfo = self._call("info")
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        import ray
+
+        return ray.get(self._actor.call.remote(name, *args, **kwargs))
+
+    @property
+    def playing(self) -> bool:
+        return not self._closed and self._call("playing")
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def play(self) -> bool:
+        return self._call("play")
+
+    def pause(self) -> None:
+        self._call("pause")
+
+    def step(self, n: int = 1) -> None:
+        self._call("step", n)
+
+    def reset(self) -> None:
+        self._call("reset")
+
+    def set_lr(self, lr: float) -> None:
+        self._call("set_lr", lr)
+
+    def apply(self, cfg: RunConfig) -> str | None:
+        change = self._call("apply", cfg)
+        if change == "rebuilt":
+            self.info = self._call("info")
+        return change
+
+    def export(self) -> tuple[str, dict[str, torch.Tensor], dict]:
+        return self._call("export")
+
+    def snapshot(self, visuals: bool | Collection[str] = True) -> Snapshot:
+        return self._call("snapshot", visuals)
+
+    def close(self) -> None:
+        """Stop training, free its slot, and end the actor's process (and its memory)."""
+        import ray
+
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._call("close")
+        finally:
+            ray.kill(self._actor)
+
+
+_default: ThreadBackend | RayBackend | None = None
+_default_lock = threading.Lock()
+
+
+def default() -> ThreadBackend | RayBackend:
+    """This server's backend, built on first use from its environment."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            settings = Settings.from_env()
+            if settings.backend == "ray":
+                _default = RayBackend(settings.max_trainers, settings.ray_address)
+            else:
+                _default = ThreadBackend(LOCAL_SLOTS)
+        return _default

@@ -1,0 +1,177 @@
+"""The trainer contract, held by both backends: a page cannot tell which one runs its trainer.
+
+The `ray` cases run against a local Ray on loopback, started once for the whole test session
+(about 10 s); they skip, saying why, where Ray is not installed.
+"""
+
+import io
+import time
+import uuid
+
+import pandas as pd
+import pytest
+from apptools import open_page
+
+from bench import capacity
+from playground import backends
+from playground.backends import Settings, ThreadBackend
+from playground.config import RunConfig
+from playground.runner import Slots
+
+CFG = RunConfig(dataset="circle", n_points=200, depth=2, width=8)
+DIVERGES = RunConfig(dataset="plane", activation="relu", optimizer="sgd", lr=10.0, probe_every=5)
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    ray = pytest.importorskip("ray")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        namespace=backends.NAMESPACE,
+        object_store_memory=backends.LOCAL_OBJECT_STORE,
+        runtime_env={"py_modules": [str(backends.Path(backends.runner.__file__).parent)]},
+        log_to_driver=False,
+    )
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(params=["thread", "ray"])
+def backend(request):
+    """A backend of each kind with a cap of 2, its slots its own."""
+    if request.param == "ray":
+        request.getfixturevalue("ray_local")
+        return backends.RayBackend(2, slots_name=f"slots-{uuid.uuid4().hex}")
+    return ThreadBackend(Slots(2))
+
+
+@pytest.fixture
+def trainers(backend):
+    made = []
+
+    def make(cfg: RunConfig = CFG):
+        made.append(backend.trainer(cfg, boundary_resolution=20))
+        return made[-1]
+
+    yield make
+    for t in made:
+        t.close()
+
+
+def _wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_play_trains_and_pause_stops_at_once(trainers):
+    t = trainers()
+    assert t.play() and t.playing
+    assert _wait_for(lambda: t.snapshot(visuals=False).step > 100)
+    start = time.monotonic()
+    t.pause()
+    paused_at = t.snapshot(visuals=False).step
+    assert time.monotonic() - start < 0.5 and not t.playing
+    time.sleep(0.3)
+    assert t.snapshot(visuals=False).step == paused_at
+
+
+def test_step_and_reset_and_what_a_snapshot_holds(trainers):
+    t = trainers()
+    t.step()
+    t.step(2)
+    snap = t.snapshot()
+    assert (snap.step, snap.latest.step, snap.latest.test_step) == (3, 3, 3)
+    assert list(snap.probes["step"]) == [0, 1, 3]
+    assert snap.boundary["value"].shape == (20, 20) and snap.histograms is not None
+    assert set(snap.layers["layer"]) == {1, 2}
+    assert snap.info.layer_keys == ["tanh", "tanh"] and snap.info.points is not None
+    assert t.snapshot(visuals=False).boundary is None
+    t.reset()
+    assert t.snapshot(visuals=False).step == 0
+
+
+def test_learning_rate_and_rebuild_through_apply(trainers):
+    t = trainers()
+    t.step(3)
+    assert t.apply(CFG.replace(lr=0.1)) == "lr"
+    snap = t.snapshot(visuals=False)
+    assert (snap.step, snap.cfg.lr) == (3, 0.1)
+    assert t.apply(CFG.replace(depth=3)) == "rebuilt"
+    assert t.info.layer_keys == ["tanh"] * 3 and t.snapshot(visuals=False).step == 0
+
+
+def test_divergence_stops_playing_with_its_reason(trainers):
+    t = trainers(DIVERGES)
+    t.play()
+    assert _wait_for(lambda: not t.playing)
+    snap = t.snapshot(visuals=False)
+    assert snap.divergence is not None and "not a finite number" in snap.divergence.message()
+    assert not t.play()
+    t.set_lr(0.001)
+    assert t.play()
+    t.pause()
+
+
+def test_the_cap_refuses_a_third_play_with_a_message(trainers, backend):
+    a, b, c = trainers(), trainers(), trainers()
+    assert a.play() and b.play()
+    assert backend.running() == 2 and not c.play()
+    assert "already training 2 networks" in c.snapshot(visuals=False).message
+    a.pause()
+    assert c.play()
+    b.close()
+    c.close()
+    assert backend.running() == 0 and b.closed
+
+
+def test_export_gives_history_weights_and_config(trainers):
+    t = trainers()
+    t.step(3)
+    csv, weights, cfg = t.export()
+    assert list(pd.read_csv(io.StringIO(csv))["step"]) == [0, 3]
+    assert {"head.weight", "linears.0.weight"} <= set(weights)
+    assert cfg["dataset"] == "circle"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PLAYGROUND_BACKEND": "processes"}, "is not a backend"),
+        ({"PLAYGROUND_MAX_TRAINERS": "-3"}, "whole number >= 1"),
+        ({"PLAYGROUND_MAX_TRAINERS": "many"}, "whole number >= 1"),
+    ],
+)
+def test_bad_backend_settings_are_refused_with_their_reason(env, message):
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env(env)
+
+
+def test_backend_settings_default_to_threads_for_one_person():
+    assert Settings.from_env({}) == Settings("thread", 4, None)
+    env = {"PLAYGROUND_BACKEND": "Ray", "PLAYGROUND_MAX_TRAINERS": "16"}
+    got = Settings.from_env({**env, "PLAYGROUND_RAY_ADDRESS": "x:1"})
+    assert got == Settings("ray", 16, "x:1")
+
+
+@pytest.mark.usefixtures("fresh_session")
+def test_a_bad_backend_setting_is_a_message_on_the_page_not_a_traceback(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_BACKEND", "processes")
+    monkeypatch.setattr(backends, "_default", None)
+    at = open_page()
+    assert not at.exception
+    assert any("PLAYGROUND_BACKEND='processes' is not a backend" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("name", ["thread", "ray"])
+def test_capacity_sample_every_session_trains_and_pauses(name, request):
+    """A one-second sample of bench/capacity.py: two sessions polling like the page."""
+    if name == "ray":
+        request.getfixturevalue("ray_local")
+    sessions = capacity.measure(name, 2, 1.0)
+    assert len(sessions) == 2
+    assert all(s.steps_per_s > 50 and s.still and s.pause_s < 1.0 for s in sessions)
