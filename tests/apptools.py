@@ -1,7 +1,9 @@
-"""Opening the Playground page under AppTest, as the page tests do."""
+"""Helpers the tests share: opening the Playground under AppTest, waiting on a trainer."""
 
 import html
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -27,3 +29,13 @@ def tile(at: AppTest, label: str) -> str:
         if found:
             return html.unescape(found.group(1))
     raise AssertionError(f"no tile labelled {label!r}")
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Whether `predicate` came true within `timeout` seconds (polled every 20 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False

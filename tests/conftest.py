@@ -1,4 +1,4 @@
-"""Shared by the page tests: each AppTest starts from a fresh session cache."""
+"""Shared fixtures: a fresh session cache for each AppTest, trainers closed after a test."""
 
 import pytest
 
@@ -11,3 +11,17 @@ def fresh_session():
     st.cache_resource.clear()
     yield
     st.cache_resource.clear()
+
+
+@pytest.fixture
+def closing():
+    """`closing(x)` returns x and closes it when the test ends (trainers, mostly)."""
+    made = []
+
+    def keep(thing):
+        made.append(thing)
+        return thing
+
+    yield keep
+    for thing in made:
+        thing.close()

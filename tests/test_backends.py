@@ -10,7 +10,7 @@ import uuid
 
 import pandas as pd
 import pytest
-from apptools import open_page
+from apptools import open_page, wait_for
 
 from bench import capacity
 from playground import backends
@@ -47,31 +47,14 @@ def backend(request):
 
 
 @pytest.fixture
-def trainers(backend):
-    made = []
-
-    def make(cfg: RunConfig = CFG):
-        made.append(backend.trainer(cfg, boundary_resolution=20))
-        return made[-1]
-
-    yield make
-    for t in made:
-        t.close()
-
-
-def _wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+def trainers(backend, closing):
+    return lambda cfg=CFG: closing(backend.trainer(cfg, boundary_resolution=20))
 
 
 def test_play_trains_and_pause_stops_at_once(trainers):
     t = trainers()
     assert t.play() and t.playing
-    assert _wait_for(lambda: t.snapshot(visuals=False).step > 100)
+    assert wait_for(lambda: t.snapshot(visuals=False).step > 100)
     start = time.monotonic()
     t.pause()
     paused_at = t.snapshot(visuals=False).step
@@ -108,7 +91,7 @@ def test_learning_rate_and_rebuild_through_apply(trainers):
 def test_divergence_stops_playing_with_its_reason(trainers):
     t = trainers(DIVERGES)
     t.play()
-    assert _wait_for(lambda: not t.playing)
+    assert wait_for(lambda: not t.playing)
     snap = t.snapshot(visuals=False)
     assert snap.divergence is not None and "not a finite number" in snap.divergence.message()
     assert not t.play()

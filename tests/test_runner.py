@@ -6,6 +6,7 @@ import time
 import pandas as pd
 import pytest
 import torch
+from apptools import wait_for
 from safetensors.torch import load, save
 
 from playground import runner
@@ -16,31 +17,14 @@ CFG = RunConfig(dataset="circle", n_points=200, depth=2, width=8)
 
 
 @pytest.fixture
-def trainers():
-    made: list[Trainer] = []
-
-    def make(cfg: RunConfig = CFG) -> Trainer:
-        made.append(Trainer(cfg, boundary_resolution=20))
-        return made[-1]
-
-    yield make
-    for t in made:
-        t.close()
-
-
-def _wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+def trainers(closing):
+    return lambda cfg=CFG: closing(Trainer(cfg, boundary_resolution=20))
 
 
 def test_play_trains_and_pause_stops_within_half_a_second(trainers):
     t = trainers()
     assert t.play()
-    assert _wait_for(lambda: t.snapshot(visuals=False).step > 100)
+    assert wait_for(lambda: t.snapshot(visuals=False).step > 100)
     start = time.monotonic()
     t.pause()
     paused_at = t.snapshot(visuals=False).step
@@ -90,7 +74,7 @@ def test_idle_page_pauses_its_trainer(trainers, monkeypatch):
     monkeypatch.setattr(runner, "HEARTBEAT_S", 0.3)
     t = trainers()
     t.play()
-    assert _wait_for(lambda: not t.playing, timeout=3)
+    assert wait_for(lambda: not t.playing, timeout=3)
     snap = t.snapshot(visuals=False)
     assert "stopped asking" in snap.message and runner.running_trainers() == 0
 
@@ -107,7 +91,7 @@ def test_divergence_stops_playing(trainers):
         RunConfig(dataset="plane", activation="relu", optimizer="sgd", lr=10.0, probe_every=5)
     )
     t.play()
-    assert _wait_for(lambda: not t.playing)
+    assert wait_for(lambda: not t.playing)
     snap = t.snapshot(visuals=False)
     assert snap.divergence is not None and not t.play()
     t.set_lr(0.001)
