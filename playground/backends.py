@@ -19,6 +19,7 @@ Settings, from the environment: `PLAYGROUND_BACKEND` (`thread` or `ray`),
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Collection
@@ -26,11 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import pandas as pd
 import torch
 
 from playground import configure_torch, runner
 from playground.config import RunConfig
-from playground.runner import LOCAL_SLOTS, RunInfo, Slots, Snapshot, Trainer
+from playground.runner import LOCAL_SLOTS, Cursor, RunInfo, Slots, Snapshot, Trainer
 
 BACKENDS = ("thread", "ray")
 NAMESPACE = "activation-playground"
@@ -203,6 +205,9 @@ class RayTrainer:
         self._actor = actor
         self._closed = False
         self.info: RunInfo = self._call("info")
+        self._lock = threading.Lock()  # the page's two fragments may poll at once
+        self._cursor: Cursor | None = None
+        self._probes = self._layers = pd.DataFrame()
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         import ray
@@ -242,7 +247,18 @@ class RayTrainer:
         return self._call("export")
 
     def snapshot(self, visuals: bool | Collection[str] = True) -> Snapshot:
-        return self._call("snapshot", visuals)
+        """The whole snapshot, from only what changed since the last poll (see
+        `runner.Trainer.changes`): the history rows travel once, not at every poll."""
+        with self._lock:
+            snap, self._cursor, partial = self._call("changes", visuals, self._cursor)
+            if partial:
+                self._probes = pd.concat([self._probes, snap.probes], ignore_index=True)
+                self._layers = pd.concat([self._layers, snap.layers], ignore_index=True)
+                return dataclasses.replace(
+                    snap, info=self.info, probes=self._probes, layers=self._layers
+                )
+            self.info, self._probes, self._layers = snap.info, snap.probes, snap.layers
+            return snap
 
     def close(self) -> None:
         """Stop training, free its slot, and end the actor's process (and its memory)."""

@@ -9,6 +9,7 @@ shape) and the present in detail, at a fixed memory cost.
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ class Series:
         self._next_seq = 0
         self._stride = 1
         self.n = 0
+        self.version = 0  # bumped whenever rows go (thinning, truncation): see `after`
 
     def __len__(self) -> int:
         return self.n
@@ -73,35 +75,52 @@ class Series:
             col[: len(idx)] = col[idx]
         self._seq[: len(idx)] = seq[idx]
         self.n = len(idx)
+        self.version += 1
 
     def truncate(self, last_step: float) -> None:
         """Drop rows whose `step` is beyond `last_step` (after a rollback)."""
-        self.n = int(np.searchsorted(self._cols["step"][: self.n], last_step, side="right"))
+        n = int(np.searchsorted(self._cols["step"][: self.n], last_step, side="right"))
+        if n < self.n:
+            self.n = n
+            self.version += 1
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the newest row (-1 while empty)."""
+        return int(self._seq[self.n - 1]) if self.n else -1
+
+    def after(self, version: int, seq: int) -> int:
+        """The first row a reader holding every row up to `seq` at `version` lacks; 0 when it
+        must start over (rows it holds have gone since: its copy would show them)."""
+        if version != self.version:
+            return 0
+        return int(np.searchsorted(self._seq[: self.n], seq, side="right"))
 
     def column(self, key: str) -> np.ndarray:
         return self._cols[key][: self.n]
 
-    def frame(self, scalar_only: bool = False) -> pd.DataFrame:
-        """Scalar columns as they are; vector columns spread as `key_1 .. key_L`."""
+    def frame(self, scalar_only: bool = False, start: int = 0) -> pd.DataFrame:
+        """Scalar columns as they are; vector columns spread as `key_1 .. key_L`; rows from
+        `start` on."""
         data: dict[str, np.ndarray] = {}
         for k, col in self._cols.items():
             if col.ndim == 1:
-                data[k] = col[: self.n].copy()
+                data[k] = col[start : self.n].copy()
             elif not scalar_only:
                 for j in range(col.shape[1]):
-                    data[f"{k}_{j + 1}"] = col[: self.n, j].copy()
+                    data[f"{k}_{j + 1}"] = col[start : self.n, j].copy()
         return pd.DataFrame(data)
 
-    def layer_frame(self, keys: list[str]) -> pd.DataFrame:
+    def layer_frame(self, keys: list[str], start: int = 0) -> pd.DataFrame:
         """Vector columns in long form: one row per (step, layer), for per-layer charts."""
-        steps = self._cols["step"][: self.n]
+        steps = self._cols["step"][start : self.n]
         n_layers = self._cols[keys[0]].shape[1]
         out = {
             "step": np.repeat(steps, n_layers),
-            "layer": np.tile(np.arange(1, n_layers + 1), self.n),
+            "layer": np.tile(np.arange(1, n_layers + 1), len(steps)),
         }
         for k in keys:
-            out[k] = self._cols[k][: self.n].reshape(-1)
+            out[k] = self._cols[k][start : self.n].reshape(-1)
         return pd.DataFrame(out)
 
 
@@ -117,10 +136,14 @@ PROBE_KEYS = (
 )
 
 
+_history_ids = itertools.count()
+
+
 class History:
     """A run's record: the batch loss at (nearly) every step, and every probe's measurements."""
 
     def __init__(self, n_layers: int, capacity: int = 2000) -> None:
+        self.id = next(_history_ids)  # tells a reader's copy of an older history apart
         self.steps = Series({"step": (), "loss": ()}, capacity=4 * capacity)
         shapes: dict[str, tuple[int, ...]] = {k: () for k in PROBE_KEYS}
         shapes.update({k: (n_layers,) for k in LAYER_KEYS})

@@ -130,6 +130,19 @@ class RunInfo:
         )
 
 
+LAYER_CHART_KEYS = ["dead_fraction", "saturated_fraction", "grad_norm", "signal_norm"]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a reader of a trainer's history is: which history (a new one per rebuild and
+    per reset), which version of it, which row."""
+
+    history: int
+    version: int
+    seq: int
+
+
 @dataclass
 class Snapshot:
     """Everything a page shows, as plain data."""
@@ -280,22 +293,33 @@ class Trainer:
         lock: the decision map ("boundary") and the histograms ("histograms"); True for both.
         A page redrawing its slow charts less often than the map asks for each apart.
         """
+        return self.changes(visuals)[0]
+
+    def changes(
+        self, visuals: bool | Collection[str] = True, since: Cursor | None = None
+    ) -> tuple[Snapshot, Cursor, bool]:
+        """A snapshot whose history holds only the probes after `since`, where it can.
+
+        Returns the snapshot, the cursor to ask with next time, and whether it is partial:
+        its `probes` and `layers` are then the new rows alone, to append to the reader's, and
+        its `info` is None (unchanged). After a rebuild, a reset, a rollback or a thinning of
+        the history (rows the reader holds are gone) it is whole again. So what a poll carries
+        stays the same size however long the run: this is what crosses a process boundary.
+        """
         wanted = VISUALS if visuals is True else frozenset(visuals or ())
         self.heartbeat()
         with self._lock:
             run = self.run
             run.flush()
-            now = time.monotonic()
-            t0, s0, rate = self._rate
-            if self._playing and now - t0 > 0.2:
-                rate = (run.step_count - s0) / (now - t0)
-            elif not self._playing:
-                rate = 0.0
-            if now - t0 > 0.2 or not self._playing:
-                self._rate = (now, run.step_count, rate)
+            series = run.history.probes
+            same = since is not None and since.history == run.history.id
+            start = series.after(since.version, since.seq) if same else 0
+            partial = same and start > 0
+            cursor = Cursor(run.history.id, series.version, series.last_seq)
             message, self._message = self._message, None
-            return Snapshot(
-                info=self.info,
+            rate = self._speed()
+            snap = Snapshot(
+                info=None if partial else self.info,  # the reader has it: it travels once
                 cfg=run.cfg,
                 playing=self._playing,
                 step=run.step_count,
@@ -304,14 +328,25 @@ class Trainer:
                 epochs_per_s=rate / run.steps_per_epoch,
                 latest=run.latest,
                 histograms=run.histograms() if "histograms" in wanted else None,
-                probes=run.history.probes.frame(scalar_only=True),
-                layers=run.history.probes.layer_frame(
-                    ["dead_fraction", "saturated_fraction", "grad_norm", "signal_norm"]
-                ),
+                probes=series.frame(scalar_only=True, start=start),
+                layers=series.layer_frame(LAYER_CHART_KEYS, start=start),
                 boundary=run.boundary(self.boundary_resolution) if "boundary" in wanted else None,
                 divergence=run.diverged,
                 message=message,
             )
+            return snap, cursor, partial
+
+    def _speed(self) -> float:
+        """Steps per second since the last reading at least 0.2 s ago. Caller holds the lock."""
+        now = time.monotonic()
+        t0, s0, rate = self._rate
+        if self._playing and now - t0 > 0.2:
+            rate = (self.run.step_count - s0) / (now - t0)
+        elif not self._playing:
+            rate = 0.0
+        if now - t0 > 0.2 or not self._playing:
+            self._rate = (now, self.run.step_count, rate)
+        return rate
 
     # ---- worker -----------------------------------------------------------------------------
     def _loop(self) -> None:

@@ -158,3 +158,20 @@ def test_capacity_sample_every_session_trains_and_pauses(name, request):
     sessions = capacity.measure(name, 2, 1.0)
     assert len(sessions) == 2
     assert all(s.steps_per_s > 50 and s.still and s.pause_s < 1.0 for s in sessions)
+
+
+def test_the_ray_trainer_rebuilds_the_whole_history_from_changes_alone(ray_local, closing):
+    backend = backends.RayBackend(2, slots_name=f"slots-{uuid.uuid4().hex}")
+    t = closing(backend.trainer(CFG.replace(probe_every=1), boundary_resolution=20))
+    for steps in [*[300] * 8, 0]:  # past the history's 2,000 rows: it thins on the way
+        if steps:
+            t.step(steps)
+        else:
+            t.reset()
+        merged = t.snapshot(visuals=False)
+        whole = t._call("snapshot", False)  # what one full copy would have brought
+        pd.testing.assert_frame_equal(merged.probes, whole.probes)
+        pd.testing.assert_frame_equal(merged.layers, whole.layers)
+        assert merged.info.layer_keys == whole.info.layer_keys
+        pd.testing.assert_frame_equal(merged.info.points, whole.info.points)
+    assert list(merged.probes["step"]) == [0]

@@ -1,7 +1,9 @@
 """The live trainer: commands take effect quickly, the host cap holds, idle pages pause."""
 
 import io
+import pickle
 import time
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -143,3 +145,41 @@ def test_apply_says_what_a_new_config_took(trainers):
     assert not t.playing and runner.running_trainers() == 0
     assert snap.step == 0 and snap.cfg.depth == 3 and snap.info is not old_info
     assert snap.info.layer_keys == ["tanh"] * 3
+
+
+def _same_frames(a, b) -> None:
+    pd.testing.assert_frame_equal(a.probes.reset_index(drop=True), b.probes)
+    pd.testing.assert_frame_equal(a.layers.reset_index(drop=True), b.layers)
+
+
+def test_changes_bring_only_new_probes_and_start_over_when_rows_went(trainers):
+    t = trainers(CFG.replace(probe_every=1))
+    t.step(3)
+    first, cursor, partial = t.changes(visuals=False)
+    assert not partial and first.info is t.info and len(first.probes) == 4
+    t.step(2)
+    new, cursor, partial = t.changes(visuals=False, since=cursor)
+    assert partial and new.info is None and list(new.probes["step"]) == [4, 5]
+    assert len(new.layers) == 2 * 2  # two probes, two layers
+    merged = pd.concat([first.probes, new.probes])
+    layers = pd.concat([first.layers, new.layers])
+    _same_frames(SimpleNamespace(probes=merged, layers=layers), t.snapshot(visuals=False))
+    t.reset()  # a new history: the reader's rows are not this run's any more
+    again, cursor, partial = t.changes(visuals=False, since=cursor)
+    assert not partial and list(again.probes["step"]) == [0]
+
+
+def test_a_poll_stays_the_same_size_however_long_the_run(trainers):
+    t = trainers(CFG.replace(probe_every=1))
+    _, cursor, _ = t.changes(visuals=False)
+    sizes, thinned = [], 0
+    for _ in range(12):  # 12 x 300 probes: past the history's 2,000 rows, so it thins
+        t.step(300)
+        snap, cursor, partial = t.changes(visuals=False, since=cursor)
+        if partial:
+            sizes.append(len(pickle.dumps(snap)))
+        else:
+            thinned += 1  # the reader's oldest rows went: it gets the whole history once
+            assert len(snap.probes) < 2000
+    assert thinned >= 1 and max(sizes) < 1.1 * min(sizes)
+    assert len(t.snapshot(visuals=False).probes) > 1000  # the full copy is far larger
