@@ -33,7 +33,10 @@ from playground.probes import LayerStats
 from playground.train import Divergence, Probe, Run
 
 SLICE_S = 0.02  # training time per lock hold: bounds command latency
-HEARTBEAT_S = 5.0  # pause when the page has not polled for this long
+# Pause when no page has polled for this long: a safety net only, for a session whose release
+# hook never fired. Pages stop their trainer on disconnect (ui.session); a short heartbeat
+# mistook a busy server's slow polls for a closed tab and paused open ones.
+HEARTBEAT_S = 120.0
 MAX_RUNNING = int(os.environ.get("PLAYGROUND_MAX_TRAINERS", "4"))
 VISUALS = frozenset({"boundary", "histograms"})  # what `Trainer.snapshot` can add for a page
 

@@ -8,9 +8,13 @@ def fresh_session():
     """AppTest instances share one session id: drop the previous test's trainer."""
     import streamlit as st  # imported here: the engine tests never need Streamlit
 
+    from ui.session import PARKED
+
     st.cache_resource.clear()
+    PARKED.close_all()  # a released session's trainer waits there for the same session id
     yield
     st.cache_resource.clear()
+    PARKED.close_all()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The live page's schedules and renderers, and the overfitting hint under the curves."""
 
 import json
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -170,3 +171,48 @@ def test_panels_compute_everything_before_sending_one_element(monkeypatch):
     # map, 2 curves, dead units over time and now (saturation does not apply to ReLU),
     # gradients, histograms
     assert sent[1] == "html" and charts_sent == 7
+
+
+class _Paused:
+    """A trainer stand-in that notes what was done to it."""
+
+    def __init__(self) -> None:
+        self.done: list[str] = []
+        self.closed = False
+
+    def pause(self) -> None:
+        self.done.append("pause")
+
+    def close(self) -> None:
+        self.done.append("close")
+        self.closed = True
+
+
+def test_a_dropped_connection_pauses_the_run_and_keeps_it_for_the_sessions_return():
+    parked, trainer = session.Parked(), _Paused()
+    parked.park("tab-1", trainer, ttl_s=5.0)
+    assert trainer.done == ["pause"] and len(parked) == 1  # stopped at once, not freed
+    assert parked.claim("tab-2") is None  # another session never gets it
+    assert parked.claim("tab-1") is trainer and len(parked) == 0
+    time.sleep(0.1)
+    assert trainer.done == ["pause"]  # claimed: its timer will not close it
+
+
+def test_a_session_that_does_not_come_back_within_the_ttl_is_freed():
+    parked, trainer = session.Parked(), _Paused()
+    parked.park("tab-1", trainer, ttl_s=0.2)
+    time.sleep(0.5)
+    assert trainer.done == ["pause", "close"] and parked.claim("tab-1") is None
+
+
+def test_the_release_hook_parks_the_trainer_and_a_new_box_for_the_session_takes_it(monkeypatch):
+    monkeypatch.setattr(session, "PARKED", session.Parked())
+    trainer = _Paused()
+    box = session.TrainerBox("tab-1")
+    box.trainer = trainer
+    box.close()  # what Streamlit calls when the tab's websocket drops
+    assert trainer.done == ["pause"]
+    again = session.TrainerBox("tab-1")  # the tab reconnected: its session's box is rebuilt
+    assert again.trainer is trainer and again.reattached
+    assert session.TrainerBox("tab-9").trainer is None
+    session.PARKED.close_all()

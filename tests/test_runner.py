@@ -183,3 +183,12 @@ def test_a_poll_stays_the_same_size_however_long_the_run(trainers):
             assert len(snap.probes) < 2000
     assert thinned >= 1 and max(sizes) < 1.1 * min(sizes)
     assert len(t.snapshot(visuals=False).probes) > 1000  # the full copy is far larger
+
+
+def test_a_slow_server_does_not_pause_a_run_whose_page_is_still_open(trainers):
+    """Polls 6 s apart (a server under load): the old 5 s heartbeat paused such runs."""
+    t = trainers()
+    t.play()
+    time.sleep(6.0)
+    assert t.playing and t.snapshot(visuals=False).message is None
+    assert runner.HEARTBEAT_S >= 60  # a safety net for a release hook that never fired

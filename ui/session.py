@@ -9,12 +9,15 @@ trainer could live in another process.
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Callable
 
 import streamlit as st
 from safetensors.torch import save as safetensors_bytes
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from playground import backends, configure_torch
+from playground import backends, configure_torch, limits
 from playground.backends import TrainerHandle
 from playground.config import RunConfig
 from playground.runner import Snapshot
@@ -27,26 +30,92 @@ SLOW_S = 2.0  # refresh of the charts that change slowly (see `live`)
 configure_torch()
 
 
-class TrainerBox:
-    """Holds this session's trainer; released (thread stopped) when the session ends."""
+class Parked:
+    """Trainers of tabs whose connection dropped, paused and kept for the session's return.
+
+    A dropped websocket is not a closed tab: Streamlit keeps the session for
+    `server.disconnectedSessionTTL` seconds in case the tab reconnects (a network blip, a
+    laptop waking up). So a disconnected session's trainer stops training at once and waits
+    here; a reconnecting session takes it back, and after the TTL it is closed and freed.
+    """
 
     def __init__(self) -> None:
-        self.trainer: TrainerHandle | None = None
+        self._lock = threading.Lock()
+        self._waiting: dict[str, tuple[TrainerHandle, threading.Timer]] = {}
+
+    def park(self, session_id: str, trainer: TrainerHandle, ttl_s: float) -> None:
+        trainer.pause()
+        timer = threading.Timer(ttl_s, self._expire, args=(session_id, trainer))
+        timer.daemon = True
+        with self._lock:
+            self._waiting[session_id] = (trainer, timer)
+        timer.start()
+
+    def claim(self, session_id: str) -> TrainerHandle | None:
+        with self._lock:
+            trainer, timer = self._waiting.pop(session_id, (None, None))
+        if timer is not None:
+            timer.cancel()
+        return trainer
+
+    def _expire(self, session_id: str, trainer: TrainerHandle) -> None:
+        with self._lock:
+            if self._waiting.get(session_id, (None,))[0] is not trainer:
+                return  # claimed meanwhile
+            del self._waiting[session_id]
+        trainer.close()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    def close_all(self) -> None:
+        """Free every parked trainer now (a test's fresh start; the same session id again)."""
+        with self._lock:
+            waiting, self._waiting = self._waiting, {}
+        for trainer, timer in waiting.values():
+            timer.cancel()
+            trainer.close()
+
+
+PARKED = Parked()
+
+
+class TrainerBox:
+    """Holds this session's trainer; when the session's connection drops, parks it."""
+
+    def __init__(self, session_id: str | None = None) -> None:
+        self.session_id = session_id
+        self.trainer: TrainerHandle | None = PARKED.claim(session_id) if session_id else None
+        self.reattached = self.trainer is not None
 
     def close(self) -> None:
-        if self.trainer is not None:
+        """The session's release hook: it fires when the tab's websocket disconnects."""
+        if self.trainer is None or self.trainer.closed:
+            return
+        if self.session_id is None:
             self.trainer.close()
+        else:
+            ttl = float(st.get_option("server.disconnectedSessionTTL"))
+            PARKED.park(self.session_id, self.trainer, ttl)
 
 
 @st.cache_resource(scope="session", on_release=TrainerBox.close, show_spinner=False)
 def session_box() -> TrainerBox:
-    return TrainerBox()
+    ctx = get_script_run_ctx()
+    return TrainerBox(ctx.session_id if ctx is not None else None)
 
 
 def sync(cfg: RunConfig) -> TrainerHandle | None:
     """Make the trainer match the settings; bad settings leave the current run alone."""
     box = session_box()
-    problems = cfg.problems()
+    if box.reattached:
+        box.reattached = False
+        st.toast(
+            "Reconnected: your run was kept, paused. Press Play to go on.",
+            icon=":material/link:",
+        )
+    problems = cfg.problems() or limits.over(cfg, host_limits())
     if problems:
         for _, message in problems:
             st.error(
@@ -79,6 +148,16 @@ def sync(cfg: RunConfig) -> TrainerHandle | None:
     elif change == "lr":
         st.toast(f"Learning rate is now {cfg.lr:g}, applied mid-run.", icon=":material/tune:")
     return box.trainer
+
+
+@st.cache_resource(show_spinner=False)
+def host_limits() -> limits.HostLimits:
+    """This server's limits on one run: environment first, then secrets' `[limits]` table."""
+    try:
+        table = dict(st.secrets.get("limits", {}))
+    except FileNotFoundError:  # no secrets file: the environment and the defaults
+        table = {}
+    return limits.HostLimits.from_settings(os.environ, table)
 
 
 class BackendError(RuntimeError):
