@@ -48,6 +48,8 @@ class TrainerHandle(Protocol):
     @property
     def playing(self) -> bool: ...
     @property
+    def queued(self) -> bool: ...
+    @property
     def closed(self) -> bool: ...
     def play(self) -> bool: ...
     def pause(self) -> None: ...
@@ -155,6 +157,9 @@ class _SlotsActor:
     def release(self, key: str) -> None:
         self._slots.release(key)
 
+    def place(self, key: str) -> int | None:
+        return self._slots.place(key)
+
     def count(self) -> int:
         return self._slots.count()
 
@@ -176,6 +181,11 @@ class _ClusterSlots:
         import ray
 
         ray.get(self._actor.release.remote(key))
+
+    def place(self, key: str) -> int | None:
+        import ray
+
+        return ray.get(self._actor.place.remote(key))
 
     def count(self) -> int:
         import ray
@@ -217,6 +227,10 @@ class RayTrainer:
     @property
     def playing(self) -> bool:
         return not self._closed and self._call("playing")
+
+    @property
+    def queued(self) -> bool:
+        return not self._closed and self._call("queued")
 
     @property
     def closed(self) -> bool:

@@ -7,9 +7,9 @@ does not change during a run (the data points, the pairing's texts, the device) 
 run as a `RunInfo` that every snapshot of the run shares. The worker trains in short slices and
 releases the lock between them, so a command takes effect within one slice (about 20 ms).
 
-Two guards protect a shared host: a process-wide cap on concurrently running trainers (a refused
-Play says so), and a heartbeat: a trainer whose page stopped polling pauses itself, so a closed
-tab cannot keep a core busy even if the session's release hook never fires.
+Two guards protect a shared host: a cap on trainers playing at once (a Play past it waits in
+a queue and starts by itself when a slot frees), and a heartbeat: a trainer that no page has
+polled for a long while pauses itself, should a session's release hook never fire.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from playground.probes import LayerStats
 from playground.train import Divergence, Probe, Run
 
 SLICE_S = 0.02  # training time per lock hold: bounds command latency
+QUEUE_TRY_S = 0.25  # how often a queued trainer asks for a freed slot
 # Pause when no page has polled for this long: a safety net only, for a session whose release
 # hook never fired. Pages stop their trainer on disconnect (ui.session); a short heartbeat
 # mistook a busy server's slow polls for a closed tab and paused open ones.
@@ -54,14 +55,16 @@ class SlotKeeper(Protocol):
 
     def take(self, key: str) -> bool: ...
     def release(self, key: str) -> None: ...
+    def place(self, key: str) -> int | None: ...
 
 
 class Slots:
-    """How many trainers may train at once, and which do: a Play beyond the limit is refused.
+    """How many trainers may train at once, which do, and who waits for a turn, in order.
 
-    This one counts the trainers of one process (the `thread` backend's server); the `ray`
-    backend hands its trainers a `SlotKeeper` that counts them across the cluster (see
-    `playground.backends`).
+    A Play beyond the limit joins the queue; a freed slot goes to the queue's first, which
+    takes it on its next try (see `Trainer._loop`). This one counts the trainers of one
+    process (the `thread` backend's server); the `ray` backend hands its trainers a
+    `SlotKeeper` that counts them across the cluster (see `playground.backends`).
     """
 
     where = "server"
@@ -70,19 +73,34 @@ class Slots:
         self.limit = limit
         self._lock = threading.Lock()
         self._running: set[str] = set()
+        self._queue: list[str] = []
 
     def take(self, key: str) -> bool:
+        """A slot for `key` if one is free and nobody waits ahead of it; else it queues."""
         with self._lock:
             if key in self._running:
                 return True
-            if len(self._running) >= self.limit:
-                return False
-            self._running.add(key)
-            return True
+            ahead = self._queue.index(key) if key in self._queue else len(self._queue)
+            if len(self._running) < self.limit and ahead == 0:
+                if self._queue:
+                    self._queue.pop(0)
+                self._running.add(key)
+                return True
+            if key not in self._queue:
+                self._queue.append(key)
+            return False
 
     def release(self, key: str) -> None:
+        """Give up a slot, or a place in the queue."""
         with self._lock:
             self._running.discard(key)
+            if key in self._queue:
+                self._queue.remove(key)
+
+    def place(self, key: str) -> int | None:
+        """1 for the queue's first, None when not waiting."""
+        with self._lock:
+            return self._queue.index(key) + 1 if key in self._queue else None
 
     def count(self) -> int:
         with self._lock:
@@ -163,7 +181,8 @@ class Snapshot:
     layers: pd.DataFrame
     boundary: dict[str, np.ndarray] | None
     divergence: Divergence | None
-    message: str | None  # a one-off notice, e.g. a refused Play
+    message: str | None  # a one-off notice, e.g. a run that stopped by itself
+    queue_place: int | None = None  # 1 = next to train, while a refused Play waits
 
     @property
     def task(self) -> str:
@@ -184,6 +203,7 @@ class Trainer:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._playing = False
+        self._queued = False
         self._closed = False
         self._message: str | None = None
         self._beat = time.monotonic()
@@ -196,6 +216,11 @@ class Trainer:
     def playing(self) -> bool:
         return self._playing
 
+    @property
+    def queued(self) -> bool:
+        """Waiting for a free slot after a refused Play: it starts by itself when one frees."""
+        return self._queued
+
     def play(self) -> bool:
         """Start training; False (with a message in the next snapshot) when the host is full."""
         with self._lock:
@@ -205,11 +230,7 @@ class Trainer:
                 self._message = DIVERGED_NOTE
                 return False
             if not self.slots.take(self._key):
-                self._message = (
-                    f"This {self.slots.where} is already training {self.slots.limit} "
-                    "networks for other visitors, its limit. Try again in a moment; Step "
-                    "still works."
-                )
+                self._queued = True
                 return False
             self._playing = True
             self._beat = time.monotonic()
@@ -336,6 +357,7 @@ class Trainer:
                 boundary=run.boundary(self.boundary_resolution) if "boundary" in wanted else None,
                 divergence=run.diverged,
                 message=message,
+                queue_place=self.slots.place(self._key) if self._queued else None,
             )
             return snap, cursor, partial
 
@@ -355,8 +377,10 @@ class Trainer:
     def _loop(self) -> None:
         while not self._closed:
             if not self._playing:
-                self._wake.wait(timeout=0.5)
+                self._wake.wait(timeout=QUEUE_TRY_S if self._queued else 0.5)
                 self._wake.clear()
+                if self._queued:
+                    self._try_turn()
                 continue
             with self._lock:
                 if not self._playing:
@@ -375,7 +399,19 @@ class Trainer:
                     self._stop_playing()
             time.sleep(0)  # let a waiting UI thread take the lock and the GIL
 
+    def _try_turn(self) -> None:
+        """Queued: start training if a slot is ours now; leave the queue if nobody watches."""
+        with self._lock:
+            if not self._queued or self._closed:
+                return
+            if time.monotonic() - self._beat > HEARTBEAT_S:
+                self._message = "Left the queue: the page stopped asking for updates."
+                self._stop_playing()
+            elif self.slots.take(self._key):
+                self._queued, self._playing = False, True
+                self._message = "Your turn: a slot freed, and training started by itself."
+
     def _stop_playing(self) -> None:
-        """Caller holds the lock."""
-        self._playing = False
+        """Stop training or waiting for a turn. Caller holds the lock."""
+        self._playing = self._queued = False
         self.slots.release(self._key)

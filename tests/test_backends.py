@@ -100,13 +100,13 @@ def test_divergence_stops_playing_with_its_reason(trainers):
     t.pause()
 
 
-def test_the_cap_refuses_a_third_play_with_a_message(trainers, backend):
+def test_a_play_past_the_cap_waits_its_turn_and_starts_by_itself(trainers, backend):
     a, b, c = trainers(), trainers(), trainers()
     assert a.play() and b.play()
     assert backend.running() == 2 and not c.play()
-    assert "already training 2 networks" in c.snapshot(visuals=False).message
+    assert c.queued and c.snapshot(visuals=False).queue_place == 1
     a.pause()
-    assert c.play()
+    assert wait_for(lambda: c.playing, timeout=5) and not c.queued
     b.close()
     c.close()
     assert backend.running() == 0 and b.closed

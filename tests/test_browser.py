@@ -195,19 +195,23 @@ def test_bad_link_gets_a_notice_not_a_traceback(browser, server):
     page.close()
 
 
-def test_closed_tab_frees_its_trainer_and_the_cap_refuses_plainly(browser, server):
+def test_a_play_past_the_cap_waits_in_the_queue_and_starts_when_a_tab_closes(browser, server):
     url = f"{server}/playground?dataset=circle"
     first = _open(browser, url)
     first.get_by_role("button", name=re.compile("Play")).click()
     first.get_by_role("button", name=re.compile("Pause")).wait_for()
     second = _open(browser, url)
     second.get_by_role("button", name=re.compile("Play")).click()
-    second.get_by_text("already training 1 networks").wait_for(timeout=10_000)
+    second.get_by_text("you are next").wait_for(timeout=10_000)
+    assert (
+        "starts by itself when a slot frees"
+        in second.locator('[data-testid="stMain"]').inner_text()
+    )
     assert _step(second) == 0
-    first.close()  # the tab goes away while training
-    second.wait_for_timeout(2500)  # well inside the 5 s heartbeat: the session release did it
-    second.get_by_role("button", name=re.compile("Play")).click()
-    second.get_by_role("button", name=re.compile("Pause")).wait_for(timeout=10_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    second.screenshot(path=str(SHOTS / "queued.png"))
+    first.close()  # the tab goes away while training: its slot frees, the queue's first starts
+    second.get_by_text("Your turn").wait_for(timeout=10_000)
     second.wait_for_timeout(1500)
     assert _step(second) > 0
     second.get_by_role("button", name=re.compile("Pause")).click()

@@ -19,14 +19,16 @@ from ui import panels, session
 class _FakeTrainer:
     """Records what each fragment asked a snapshot for."""
 
-    playing = True
+    playing, queued = True, False
 
     def __init__(self) -> None:
         self.asked: list[object] = []
 
     def snapshot(self, visuals=True):
         self.asked.append(visuals)
-        return SimpleNamespace(message=None, playing=True, divergence=None, visuals=visuals)
+        return SimpleNamespace(
+            message=None, playing=True, divergence=None, queue_place=None, visuals=visuals
+        )
 
 
 def test_fast_charts_refresh_at_2_hz_and_slow_charts_at_least_every_2_s(monkeypatch):

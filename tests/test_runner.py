@@ -54,19 +54,23 @@ def test_snapshot_is_a_copy(trainers):
     assert snap.step == 1 and len(snap.probes) == 2
 
 
-def test_process_wide_cap_refuses_with_a_message():
-    slots = runner.Slots(2)
+def test_plays_past_the_cap_queue_in_order_and_start_by_themselves():
+    slots = runner.Slots(1)
     a, b, c = (Trainer(CFG, boundary_resolution=20, slots=slots) for _ in range(3))
     try:
-        assert a.play() and b.play()
-        assert slots.count() == 2
-        assert not c.play()
-        assert "already training 2 networks" in c.snapshot(visuals=False).message
-        a.pause()
-        assert c.play()
+        assert a.play()
+        assert not b.play() and not c.play()  # refused: both wait, b first
+        assert b.queued and b.snapshot(visuals=False).queue_place == 1
+        assert c.snapshot(visuals=False).queue_place == 2
+        a.pause()  # a slot frees: b's turn, not c's
+        assert wait_for(lambda: b.playing, timeout=3)
+        assert not c.playing and c.snapshot(visuals=False).queue_place == 1
+        assert "Your turn" in b.snapshot(visuals=False).message
+        c.pause()  # leaves the queue
+        assert not c.queued and slots.place(c._key) is None
         b.close()
-        c.close()
-        assert slots.count() == 0
+        time.sleep(0.5)
+        assert not c.playing and slots.count() == 0
     finally:
         for t in (a, b, c):
             t.close()

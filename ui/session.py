@@ -188,9 +188,9 @@ def controls(trainer: TrainerHandle) -> None:
     command = st.session_state.pop("command", None)
     if command is not None:  # clicked while no live trainer: this is the one `sync` made
         getattr(trainer, command)()
-    playing = trainer.playing
+    playing, waiting = trainer.playing, trainer.queued
     buttons = (  # (control, label, icon, command, help); Pause stands where Play was
-        ("play", *_play_or_pause(playing)),
+        ("play", *_play_or_pause(playing or waiting)),
         ("step", "Step", ":material/skip_next:", "step",
          "One update on one batch, then measure everything."),
         ("reset", "Reset", ":material/restart_alt:", "reset",
@@ -207,14 +207,14 @@ def controls(trainer: TrainerHandle) -> None:
             icon=icon,
             on_click=_request,
             args=(name,),
-            disabled=control == "step" and playing,
+            disabled=control == "step" and playing,  # a queued run may still Step
             help=tip,
         )
     device, limit = trainer.info.device.upper(), backend().limit
     if backend().name == "thread":
-        text = f"Trains on the server's {device}; up to {limit} runs at once on this server."
+        text = f"Trains on the server's {device}; up to {limit} at once on this server."
     else:
-        text = f"Trains in a process of its own ({device}); up to {limit} runs at once here."
+        text = f"Trains in a process of its own ({device}); up to {limit} at once here."
     c4.caption(text)
 
 
@@ -256,8 +256,9 @@ def live(
     browser 85-92 ms of main-thread work per redraw, and 55-66 ms sent at once.
     """
     st.session_state["drawn_playing"] = trainer.playing
+    waiting = trainer.queued  # polled too, so the page sees its turn come
 
-    @st.fragment(run_every=REFRESH_S if trainer.playing else None)
+    @st.fragment(run_every=REFRESH_S if trainer.playing or waiting else None)
     def tick() -> None:
         snap = trainer.snapshot(visuals=True if slow is None else ("boundary",))
         if snap.message:  # kept across the rerun below, which would otherwise swallow it
@@ -270,6 +271,8 @@ def live(
             st.info(message)
         if snap.divergence is not None:
             st.error(snap.divergence.message(), icon=":material/error:")
+        if snap.queue_place is not None:
+            st.info(_queue_note(snap.queue_place), icon=":material/hourglass_top:")
         for show in shows:
             show()
 
@@ -283,6 +286,17 @@ def live(
         notes()
     if slow is not None:
         tock()
+
+
+def _queue_note(place: int) -> str:
+    where = "this server" if backend().name == "thread" else "this class's Ray cluster"
+    ahead = "you are next" if place == 1 else f"you are number {place} in the queue"
+    limit = backend().limit
+    slots = "The one training slot" if limit == 1 else f"All {limit} training slots"
+    return (
+        f"{slots} on {where} {'is' if limit == 1 else 'are'} in use: {ahead}. Training "
+        "starts by itself when a slot frees (Pause leaves the queue; Step still works)."
+    )
 
 
 def downloads(trainer: TrainerHandle) -> None:
