@@ -32,7 +32,7 @@ import torch
 
 from playground import configure_torch, runner
 from playground.config import RunConfig
-from playground.runner import LOCAL_SLOTS, Cursor, RunInfo, Slots, Snapshot, Trainer
+from playground.runner import Cursor, RunInfo, Slots, Snapshot, Trainer
 
 BACKENDS = ("thread", "ray")
 NAMESPACE = "activation-playground"
@@ -88,6 +88,7 @@ class ThreadBackend:
     """Trainers as threads of this process, `limit` of them playing at once."""
 
     name = "thread"
+    where = "this server"  # what a page calls the place its trainers share
 
     def __init__(self, slots: Slots) -> None:
         self.slots = slots
@@ -107,6 +108,7 @@ class RayBackend:
     """Trainers as Ray actors, the cluster's `limit` of them playing at once."""
 
     name = "ray"
+    where = "this class's Ray cluster"
 
     def __init__(
         self, limit: int, address: str | None = None, slots_name: str = SLOTS_ACTOR
@@ -130,7 +132,7 @@ class RayBackend:
             .options(name=slots_name, get_if_exists=True, lifetime="detached")
             .remote(limit)
         )
-        self.limit = ray.get(self._slots.limit.remote())
+        self.limit = ray.get(self._slots.limit_of.remote())
         self._actor = ray.remote(num_cpus=0, max_concurrency=1)(_TrainerActor)
 
     def trainer(self, cfg: RunConfig, boundary_resolution: int = 40) -> TrainerHandle:
@@ -142,32 +144,15 @@ class RayBackend:
         return ray.get(self._slots.count.remote())
 
 
-class _SlotsActor:
-    """The cluster's count of playing trainers: one named actor every server shares."""
+class _SlotsActor(Slots):
+    """The cluster's slots and queue: one named actor every server shares."""
 
-    def __init__(self, limit: int) -> None:
-        self._slots = Slots(limit)
-
-    def limit(self) -> int:
-        return self._slots.limit
-
-    def take(self, key: str) -> bool:
-        return self._slots.take(key)
-
-    def release(self, key: str) -> None:
-        self._slots.release(key)
-
-    def place(self, key: str) -> int | None:
-        return self._slots.place(key)
-
-    def count(self) -> int:
-        return self._slots.count()
+    def limit_of(self) -> int:  # an actor's attributes cannot be read from outside
+        return self.limit
 
 
 class _ClusterSlots:
     """A trainer's view of the cluster's slots, for `runner.Trainer` inside an actor."""
-
-    where = "class's cluster"
 
     def __init__(self, actor: Any, limit: int) -> None:
         self._actor, self.limit = actor, limit
@@ -187,11 +172,6 @@ class _ClusterSlots:
 
         return ray.get(self._actor.place.remote(key))
 
-    def count(self) -> int:
-        import ray
-
-        return ray.get(self._actor.count.remote())
-
 
 class _TrainerActor:
     """A `runner.Trainer` in a Ray worker process; `call` runs one of its commands."""
@@ -200,7 +180,7 @@ class _TrainerActor:
         import ray
 
         configure_torch()
-        slots = _ClusterSlots(slots_actor, ray.get(slots_actor.limit.remote()))
+        slots = _ClusterSlots(slots_actor, ray.get(slots_actor.limit_of.remote()))
         self.trainer = Trainer(cfg, boundary_resolution, slots=slots)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
@@ -300,5 +280,5 @@ def default() -> ThreadBackend | RayBackend:
             if settings.backend == "ray":
                 _default = RayBackend(settings.max_trainers, settings.ray_address)
             else:
-                _default = ThreadBackend(LOCAL_SLOTS)
+                _default = ThreadBackend(Slots(settings.max_trainers))
         return _default

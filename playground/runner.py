@@ -14,7 +14,6 @@ polled for a long while pauses itself, should a session's release hook never fir
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -38,7 +37,6 @@ QUEUE_TRY_S = 0.25  # how often a queued trainer asks for a freed slot
 # hook never fired. Pages stop their trainer on disconnect (ui.session); a short heartbeat
 # mistook a busy server's slow polls for a closed tab and paused open ones.
 HEARTBEAT_S = 120.0
-MAX_RUNNING = int(os.environ.get("PLAYGROUND_MAX_TRAINERS", "4"))
 VISUALS = frozenset({"boundary", "histograms"})  # what `Trainer.snapshot` can add for a page
 
 DIVERGED_NOTE = (
@@ -50,7 +48,6 @@ DIVERGED_NOTE = (
 class SlotKeeper(Protocol):
     """Who may train now: `Slots` in one process, or a stand-in that asks a whole cluster."""
 
-    where: str  # "server", "class's cluster": named in a refused Play's message
     limit: int
 
     def take(self, key: str) -> bool: ...
@@ -66,8 +63,6 @@ class Slots:
     process (the `thread` backend's server); the `ray` backend hands its trainers a
     `SlotKeeper` that counts them across the cluster (see `playground.backends`).
     """
-
-    where = "server"
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -107,7 +102,9 @@ class Slots:
             return len(self._running)
 
 
-LOCAL_SLOTS = Slots(MAX_RUNNING)
+# for trainers made directly (the engine's tests and scripts); a server's trainers get theirs
+# from `playground.backends`, which reads the server's limit from its settings
+LOCAL_SLOTS = Slots(4)
 
 
 def running_trainers() -> int:
@@ -222,7 +219,8 @@ class Trainer:
         return self._queued
 
     def play(self) -> bool:
-        """Start training; False (with a message in the next snapshot) when the host is full."""
+        """Start training; False when it cannot: diverged (the next snapshot says so), or the
+        host is full, and then it is `queued` and starts by itself when its turn comes."""
         with self._lock:
             if self._playing or self._closed:
                 return self._playing

@@ -46,3 +46,12 @@ def test_an_over_limit_network_is_refused_on_the_page_and_the_run_goes_on():
     assert any("8\\.13 M multiply" in e.value and "per input point" in e.value for e in at.error)
     assert any("The current run is unchanged" in e.value for e in at.error)
     assert tile(at, "Step") == "1"  # the run that was there is still there
+
+
+@pytest.mark.usefixtures("fresh_session")
+def test_a_bad_limit_setting_is_a_message_on_the_page_not_a_traceback(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MAX_STEP_MADDS", "lots")
+    at = open_page()
+    assert not at.exception
+    wrong = "PLAYGROUND_MAX_STEP_MADDS (or limits.max_step_madds) = 'lots'"
+    assert any(wrong in e.value and "whole number" in e.value for e in at.error)

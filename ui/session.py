@@ -115,7 +115,11 @@ def sync(cfg: RunConfig) -> TrainerHandle | None:
             "Reconnected: your run was kept, paused. Press Play to go on.",
             icon=":material/link:",
         )
-    problems = cfg.problems() or limits.over(cfg, host_limits())
+    try:
+        problems = cfg.problems() or limits.over(cfg, host_limits())
+    except BackendError as e:
+        st.error(str(e), icon=":material/dns:")
+        return box.trainer
     if problems:
         for _, message in problems:
             st.error(
@@ -157,7 +161,10 @@ def host_limits() -> limits.HostLimits:
         table = dict(st.secrets.get("limits", {}))
     except FileNotFoundError:  # no secrets file: the environment and the defaults
         table = {}
-    return limits.HostLimits.from_settings(os.environ, table)
+    try:
+        return limits.HostLimits.from_settings(os.environ, table)
+    except ValueError as e:
+        raise BackendError(f"This server's settings are wrong: {e}.") from None
 
 
 class BackendError(RuntimeError):
@@ -210,12 +217,13 @@ def controls(trainer: TrainerHandle) -> None:
             disabled=control == "step" and playing,  # a queued run may still Step
             help=tip,
         )
-    device, limit = trainer.info.device.upper(), backend().limit
-    if backend().name == "thread":
-        text = f"Trains on the server's {device}; up to {limit} at once on this server."
-    else:
-        text = f"Trains in a process of its own ({device}); up to {limit} at once here."
-    c4.caption(text)
+    device, where = trainer.info.device.upper(), backend().where
+    how = (
+        f"on the server's {device}"
+        if backend().name == "thread"
+        else f"in its own process ({device})"
+    )
+    c4.caption(f"Trains {how}; up to {backend().limit} at once on {where}.")
 
 
 def _request(command: str) -> None:
@@ -289,7 +297,7 @@ def live(
 
 
 def _queue_note(place: int) -> str:
-    where = "this server" if backend().name == "thread" else "this class's Ray cluster"
+    where = backend().where
     ahead = "you are next" if place == 1 else f"you are number {place} in the queue"
     limit = backend().limit
     slots = "The one training slot" if limit == 1 else f"All {limit} training slots"
