@@ -55,3 +55,11 @@ def test_a_bad_limit_setting_is_a_message_on_the_page_not_a_traceback(monkeypatc
     assert not at.exception
     wrong = "PLAYGROUND_MAX_STEP_MADDS (or limits.max_step_madds) = 'lots'"
     assert any(wrong in e.value and "whole number" in e.value for e in at.error)
+
+
+@pytest.mark.usefixtures("fresh_session")
+def test_a_first_visit_to_an_over_limit_link_says_nothing_runs_yet():
+    at = open_page(depth="32", width="512")
+    assert not at.exception
+    (error,) = at.error
+    assert "per input point" in error.value and "Nothing runs until the settings can" in error.value

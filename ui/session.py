@@ -121,9 +121,14 @@ def sync(cfg: RunConfig) -> TrainerHandle | None:
         st.error(str(e), icon=":material/dns:")
         return box.trainer
     if problems:
+        after = (
+            "The current run is unchanged."
+            if box.trainer is not None and not box.trainer.closed
+            else "Nothing runs until the settings can."
+        )
         for _, message in problems:
             st.error(
-                f"Not applied: {literal(message)}. The current run is unchanged.",
+                f"Not applied: {literal(message)}. {after}",
                 icon=":material/warning:",
             )
         return box.trainer
