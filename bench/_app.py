@@ -92,12 +92,29 @@ class Server:
 
 
 @contextmanager
-def streamlit_server(timeout: float = 90.0, script: str = "app.py") -> Iterator[Server]:
-    """The app as a visitor gets it: `streamlit run app.py` on a free loopback port."""
+def streamlit_server(
+    timeout: float = 90.0,
+    script: str = "app.py",
+    options: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """The app as a visitor gets it: `streamlit run app.py` on a free loopback port.
+
+    `options` are Streamlit's (`{"server.disconnectedSessionTTL": "10"}`), `env` is added to
+    the server's environment (`{"PLAYGROUND_BACKEND": "ray"}`).
+    """
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true"]
     cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for name, value in (options or {}).items():
+        cmd += [f"--{name}", value]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -22,7 +22,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,7 +31,7 @@ from typing import Any, Protocol
 import pandas as pd
 import torch
 
-from playground import configure_torch, runner
+from playground import allocator, configure_torch, runner
 from playground.config import RunConfig
 from playground.runner import Cursor, RunInfo, Slots, Snapshot, Trainer
 
@@ -104,6 +105,21 @@ class ThreadBackend:
         return self.slots.count()
 
 
+_DRIVER = ThreadPoolExecutor(1, thread_name_prefix="ray-driver")
+
+
+def _on_driver(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run `fn` on the one thread that starts Ray, creates actors and ends them.
+
+    A page's script runs on a thread of its own that ends with the run. Ray started on one
+    such thread never created an actor asked for from another: the second session's trainer
+    hung (its creation never reached Ray's control store), as it did in a plain script with
+    `ray.init` on one thread and the actor made on a second. Method calls on actors are safe
+    from any thread; the driver's lifecycle calls all go through here.
+    """
+    return _DRIVER.submit(fn, *args).result()
+
+
 class RayBackend:
     """Trainers as Ray actors, the cluster's `limit` of them playing at once."""
 
@@ -113,6 +129,9 @@ class RayBackend:
     def __init__(
         self, limit: int, address: str | None = None, slots_name: str = SLOTS_ACTOR
     ) -> None:
+        _on_driver(self._start, limit, address, slots_name)
+
+    def _start(self, limit: int, address: str | None, slots_name: str) -> None:
         import ray
 
         if not ray.is_initialized():
@@ -136,7 +155,8 @@ class RayBackend:
         self._actor = ray.remote(num_cpus=0, max_concurrency=1)(_TrainerActor)
 
     def trainer(self, cfg: RunConfig, boundary_resolution: int = 40) -> TrainerHandle:
-        return RayTrainer(self._actor.remote(cfg, boundary_resolution, self._slots))
+        actor = _on_driver(self._actor.remote, cfg, boundary_resolution, self._slots)
+        return RayTrainer(actor)
 
     def running(self) -> int:
         import ray
@@ -264,7 +284,7 @@ class RayTrainer:
         try:
             self._call("close")
         finally:
-            ray.kill(self._actor)
+            _on_driver(ray.kill, self._actor)
 
 
 _default: ThreadBackend | RayBackend | None = None
@@ -272,10 +292,15 @@ _default_lock = threading.Lock()
 
 
 def default() -> ThreadBackend | RayBackend:
-    """This server's backend, built on first use from its environment."""
+    """This server's backend, built on first use from its environment.
+
+    The server then also starts trimming its heap (see `allocator`): its trainers, pages'
+    snapshots and charts come and go for as long as it serves.
+    """
     global _default
     with _default_lock:
         if _default is None:
+            allocator.Trimmer().start()
             settings = Settings.from_env()
             if settings.backend == "ray":
                 _default = RayBackend(settings.max_trainers, settings.ray_address)

@@ -38,6 +38,7 @@ from playground.probes import (
 
 LOSS_BUFFER = 4096
 TEST_MS = 500.0  # the test set's interval under the time schedule: the page's refresh (2 Hz)
+CHUNK = 16  # steps per call of `step` within `train_for`, at most
 PROBE_BUDGET = 0.02  # under the time schedule, probes take at most this share of training time
 
 
@@ -196,6 +197,7 @@ class Run:
         self._dead_since = np.full((len(self.specs), self.cfg.width), -1, dtype=np.int64)
         self._untested = 0  # probes since the test set was last measured
         self._probe_cost_ms = 0.0  # a probe's recent cost, which stretches the interval
+        self._step_s: float | None = None  # time per step in the last chunk (`train_for`)
         self.latest: Probe = self._probe(with_test=True)[0]
         self._checkpoint = self._save_checkpoint()
 
@@ -221,12 +223,24 @@ class Run:
         return taken
 
     def train_for(self, seconds: float, max_steps: int = 1_000_000) -> int:
-        """Train for about `seconds` of wall time; the unit of work of a live UI tick."""
+        """Train for about `seconds` of wall time; the unit of work of a live UI tick.
+
+        Steps go in chunks of up to CHUNK (a call per step would cost a small network its
+        speed), each sized from the last chunk's time per step to end by the deadline: a big
+        network's slice, and so a Pause waiting for it, then runs over by one step at most
+        (fixed chunks of 16 held a 4 x 512 network's Pause for most of a second).
+        """
         deadline = time.perf_counter() + seconds
         taken = 0
-        chunk = 16
-        while self.diverged is None and taken < max_steps and time.perf_counter() < deadline:
-            taken += self.step(min(chunk, max_steps - taken))
+        while self.diverged is None and taken < max_steps:
+            now = time.perf_counter()
+            if now >= deadline:
+                break
+            fit = 1 if self._step_s is None else (deadline - now) / self._step_s
+            n = self.step(max(1, min(CHUNK, int(fit), max_steps - taken)))
+            if n:
+                self._step_s = (time.perf_counter() - now) / n
+            taken += n
         return taken
 
     def flush(self) -> None:

@@ -5,8 +5,11 @@ The `ray` cases run against a local Ray on loopback, started once for the whole 
 """
 
 import io
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -175,3 +178,44 @@ def test_the_ray_trainer_rebuilds_the_whole_history_from_changes_alone(ray_local
         assert merged.info.layer_keys == whole.info.layer_keys
         pd.testing.assert_frame_equal(merged.info.points, whole.info.points)
     assert list(merged.probes["step"]) == [0]
+
+
+_PAGE_THREADS = """
+import sys, threading
+from playground import backends
+from playground.config import RunConfig
+
+made = {}
+def page_run(name):  # as Streamlit runs each page script: on a thread that then ends
+    if "backend" not in made:
+        made["backend"] = backends.RayBackend(2, slots_name="slots-page-threads")
+    trainer = made["backend"].trainer(RunConfig(dataset="circle", depth=2, width=8))
+    made[name] = trainer.snapshot(visuals=False).step
+    trainer.close()
+for name in ("first", "second", "third"):
+    thread = threading.Thread(target=page_run, args=(name,), daemon=True)
+    thread.start()
+    thread.join(60)
+    if thread.is_alive():
+        print(name, "hung")
+        sys.exit(1)
+print("ok", made["first"], made["second"], made["third"])
+"""
+
+
+def test_ray_trainers_made_on_page_threads_that_end_all_start():
+    """Ray started on one page run's thread, trainers asked for on the next runs' threads.
+
+    A separate process, so Ray starts there the way a server starts it (the tests' own Ray
+    was started on the main thread). Before the backend kept Ray's lifecycle calls on one
+    thread of its own, the second trainer never started.
+    """
+    pytest.importorskip("ray")
+    done = subprocess.run(
+        [sys.executable, "-c", _PAGE_THREADS],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.stdout.strip().splitlines()[-1:] == ["ok 0 0 0"], done.stdout + done.stderr

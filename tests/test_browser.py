@@ -216,3 +216,46 @@ def test_a_play_past_the_cap_waits_in_the_queue_and_starts_when_a_tab_closes(bro
     assert _step(second) > 0
     second.get_by_role("button", name=re.compile("Pause")).click()
     second.close()
+
+
+# Keeps the page's websockets reachable, so a test can drop the connection as a network blip
+# does (Playwright's offline mode leaves an open websocket alone).
+_KEEP_SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = function (...args) {
+    const ws = new Native(...args);
+    window.__sockets.push(ws);
+    return ws;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+})();
+"""
+
+
+def test_a_dropped_connection_pauses_the_run_and_the_reconnected_tab_gets_it_back(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(_KEEP_SOCKETS)
+    page = context.new_page()
+    page.goto(f"{server}/playground?dataset=xor&init_seed=7")
+    page.get_by_text("Inside the network").wait_for(timeout=60_000)
+    page.get_by_role("button", name=re.compile("Play")).click()
+    page.get_by_role("button", name=re.compile("Pause")).wait_for()
+    page.wait_for_timeout(1500)
+    assert page.evaluate("window.__sockets.length") == 1
+    page.evaluate("window.__sockets[0].close()")  # the blip: the server sees a disconnect
+    page.get_by_text("Reconnected: your run was kept, paused").wait_for(timeout=30_000)
+    assert page.evaluate("window.__sockets.length") == 2  # the page's own reconnection
+    page.get_by_role("button", name=re.compile("Play")).wait_for()
+    kept = _step(page)
+    assert kept > 0  # the run, not a fresh one
+    page.wait_for_timeout(1500)
+    assert _step(page) == kept  # paused
+    page.get_by_role("button", name=re.compile("Play")).click()
+    page.get_by_role("button", name=re.compile("Pause")).wait_for()
+    page.wait_for_timeout(1500)
+    assert _step(page) > kept  # and it trains on from where it was
+    page.get_by_role("button", name=re.compile("Pause")).click()
+    context.close()

@@ -1,8 +1,10 @@
 """The live trainer: commands take effect quickly, the host cap holds, idle pages pause."""
 
+import gc
 import io
 import pickle
 import time
+import weakref
 from types import SimpleNamespace
 
 import pandas as pd
@@ -196,3 +198,17 @@ def test_a_slow_server_does_not_pause_a_run_whose_page_is_still_open(trainers):
     time.sleep(6.0)
     assert t.playing and t.snapshot(visuals=False).message is None
     assert runner.HEARTBEAT_S >= 60  # a safety net for a release hook that never fired
+
+
+def test_close_frees_the_run_while_the_trainer_is_still_referenced():
+    """A closed session's callbacks keep its trainer alive; its run must not stay with it."""
+    trainer = Trainer(RunConfig(dataset="circle", depth=2, width=8))
+    trainer.play()
+    time.sleep(0.2)
+    run = weakref.ref(trainer.run)
+    trainer.close()
+    gc.collect()
+    assert run() is None
+    assert trainer.closed and not trainer.playing and not trainer.queued
+    assert trainer.play() is False and trainer.info.task == "binary"
+    trainer.close()  # twice is harmless

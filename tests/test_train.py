@@ -411,3 +411,29 @@ def test_a_costly_probe_stretches_the_interval_so_probes_keep_to_their_budget():
     assert run._probe_cost_ms >= 20
     assert run.probe_interval_ms() >= 20 / train.PROBE_BUDGET
     assert len(run.history.probes) - before <= 3
+
+
+def test_train_for_runs_over_its_slice_by_one_slow_step_at_most(monkeypatch):
+    """A big network's steps are slow: the slice (what a Pause waits for) ends near its time."""
+    run = Run(RunConfig(dataset="circle", depth=2, width=8))
+    real_step = run._train_step
+
+    def slow_step() -> None:
+        real_step()
+        time.sleep(0.01)
+
+    monkeypatch.setattr(run, "_train_step", slow_step)
+    run.train_for(0.02)  # learns the time per step
+    for _ in range(3):
+        before = run.step_count
+        run.train_for(0.05)
+        assert 1 <= run.step_count - before <= 6  # 5 fit in 50 ms, one more may start at 45 ms
+
+
+def test_train_for_takes_fast_steps_in_chunks(monkeypatch):
+    run = Run(RunConfig(dataset="circle", depth=2, width=8))
+    calls = []
+    real = run.step
+    monkeypatch.setattr(run, "step", lambda n, **kw: calls.append(n) or real(n, **kw))
+    run.train_for(0.1)
+    assert calls[0] == 1 and max(calls) == train.CHUNK
