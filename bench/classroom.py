@@ -126,9 +126,10 @@ def press_all(room: Room) -> None:
 
 
 def close_one(room: Room) -> None:
-    """Close a training tab; time the queue's head (the earliest Play among the queued)."""
+    """Close a training tab; time the queue's head (the earliest Play among the queued: the
+    students pressed in list order; each page's clock is its own, so clicks do not compare)."""
     playing = [s for s in room.students if s.first_move_s is not None]
-    queued = sorted((s for s in room.students if s.first_move_s is None), key=lambda s: s.click)
+    queued = [s for s in room.students if s.first_move_s is None]
     if not playing or not queued:
         return
     marks = {id(s): (start_sampler(s.page), counter(s.page)) for s in queued}
