@@ -79,7 +79,6 @@ class Visit:
     page: Any
     plan: list[tuple[str, Any, float]]
     due: float = 0.0
-    steps: list[int] = field(default_factory=list)  # the Step counter before each reload/close
 
 
 @dataclass
@@ -103,9 +102,7 @@ def plan(cfgs: Iterator[RunConfig], visit_s: float, n: int) -> list[tuple[str, A
 
 
 def _leave(visit: Visit, tally: Tally) -> None:
-    step = step_value(visit.page.locator(STEP_COUNTER).first.inner_text())
-    tally.trained += step > 0
-    visit.steps.append(step)
+    tally.trained += step_value(visit.page.locator(STEP_COUNTER).first.inner_text()) > 0
 
 
 def _load(page: Any, server_url: str, cfg: RunConfig, tally: Tally) -> None:
@@ -138,12 +135,14 @@ def act(visit: Visit, server_url: str, tally: Tally) -> bool:
     return True
 
 
-def open_visit(browser: Any, server_url: str, cfg: RunConfig, tally: Tally, plan_: list) -> Visit:
+def open_visit(
+    browser: Any, server_url: str, cfg: RunConfig, tally: Tally, steps: list[tuple[str, Any, float]]
+) -> Visit:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     _load(page, server_url, cfg, tally)
     tally.opened += 1
-    return Visit(context, page, plan_)
+    return Visit(context, page, steps)
 
 
 def settle(pid: int, wait_s: float, samples: list[tuple[float, float]]) -> float:
@@ -194,9 +193,8 @@ def run(
         while time.monotonic() < end or visits:
             now = time.monotonic()
             if now < end and len(visits) < max_open and now >= next_open:
-                visit = open_visit(browser, server.url, next(cfgs), tally, [])
-                visit.plan = plan(cfgs, visit_s, tally.opened)
-                visits.append(visit)
+                steps = plan(cfgs, visit_s, tally.opened + 1)
+                visits.append(open_visit(browser, server.url, next(cfgs), tally, steps))
                 next_open = now + visit_s / max_open  # staggered: tabs open and close in turn
             for visit in [v for v in visits if v.due <= time.monotonic()]:
                 if not act(visit, server.url, tally):
