@@ -58,6 +58,7 @@ PIECES: dict[str, Callable[[Snapshot], panels.Show]] = {
     "accuracy curve": lambda s: _chart(
         panels.spec(charts.metric_chart(s.probes, s.task), "metric", height=280)
     ),
+    "curves (stacked)": lambda s: _chart(panels.curves_spec(s, height=140)),
     "histograms": panels.histograms,
     "saturation per layer": _lines("saturated_fraction"),
     "saturation now (bars)": _share,

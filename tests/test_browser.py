@@ -138,7 +138,7 @@ def _step(page) -> int:
 
 
 def _loss_pixels(page) -> bytes:
-    chart = page.get_by_label("Loss chart")  # by its label: a canvas has no text to find
+    chart = page.get_by_label("Loss and accuracy chart")  # a canvas has no text to find
     return chart.first.screenshot()
 
 

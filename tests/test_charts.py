@@ -1031,3 +1031,22 @@ def test_charts_module_does_not_import_streamlit():
     code = "import sys, playground.charts; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_stacked_charts_keep_each_charts_own_data_and_layers():
+    probes = _probes(40)
+    loss = charts.vega_spec(charts.loss_chart(probes))
+    metric = charts.vega_spec(charts.metric_chart(probes, "classification"))
+    both = charts.stacked([loss, metric])
+    assert [v.get("title") for v in both["vconcat"]] == [loss.get("title"), metric.get("title")]
+    for i, (view, alone) in enumerate(zip(both["vconcat"], (loss, metric))):
+        parts = [view, *view.get("layer", [])]
+        originals = [alone, *alone.get("layer", [])]
+        for part, original in zip(parts, originals, strict=True):
+            if "data" not in original:
+                continue
+            name = part["data"]["name"]
+            assert name.startswith(f"c{i}_")  # two charts' frame0 never collide
+            assert both["datasets"][name] is alone["datasets"][original["data"]["name"]]
+    assert len(both["datasets"]) == len(loss["datasets"]) + len(metric["datasets"])
+    assert both["autosize"]["type"] == "fit-x" and both["$schema"] == loss["$schema"]

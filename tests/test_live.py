@@ -78,7 +78,7 @@ def test_charts_are_drawn_on_a_canvas_and_the_decision_map_in_svg():
         title = spec.get("title") or "untitled"
         renderers[str(title)] = spec["usermeta"]["embedOptions"]["renderer"]
     assert renderers.pop("Decision boundary") == "svg"
-    assert len(renderers) >= 6 and set(renderers.values()) == {"canvas"}
+    assert len(renderers) >= 5 and set(renderers.values()) == {"canvas"}
 
 
 def _curves(train_loss, test_loss, train_metric, test_metric) -> pd.DataFrame:
@@ -170,9 +170,9 @@ def test_panels_compute_everything_before_sending_one_element(monkeypatch):
     for show in shows:
         show()
     charts_sent = sent.count("vega_lite_chart")
-    # map, 2 curves, dead units over time and now (saturation does not apply to ReLU),
-    # gradients, histograms
-    assert sent[1] == "html" and charts_sent == 7
+    # map, the curves stacked in one view, dead units over time and now (saturation does not
+    # apply to ReLU), gradients, histograms
+    assert sent[1] == "html" and charts_sent == 6
 
 
 class _Paused:

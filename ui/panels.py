@@ -44,7 +44,10 @@ def spec(chart: Any, key: str, renderer: str = "canvas", **size: Any) -> Spec:
     Canvas because a live redraw repaints one bitmap instead of patching hundreds of SVG
     nodes: measured with bench/chart_cost.py, it halves the histograms' cost per redraw.
     """
-    built = charts.vega_spec(chart)
+    return _for_browser(charts.vega_spec(chart), key, renderer, **size)
+
+
+def _for_browser(built: dict[str, Any], key: str, renderer: str = "canvas", **size: Any) -> Spec:
     built["usermeta"] = {"embedOptions": {"renderer": renderer}}
     title = built.get("title")
     title = title.get("text") if isinstance(title, dict) else title
@@ -117,7 +120,7 @@ def pairing(info: RunInfo) -> None:
 
 
 def map_and_curves(snap: Snapshot) -> Show:
-    """The decision map beside the curves for 2-D data; the two curves side by side otherwise.
+    """The decision map beside the curves for 2-D data; the curves across the page otherwise.
 
     Their captions are `map_and_curves_notes`, drawn outside the live fragment: they change
     only with the run, and every element a fragment redraws costs the browser each refresh.
@@ -130,26 +133,40 @@ def map_and_curves(snap: Snapshot) -> Show:
         # SVG: between redraws only the map image changes, and SVG swaps that one node
         # where a canvas would repaint all the points too
         boundary = spec(chart, "boundary", renderer="svg", width="content")
-    loss = spec(charts.loss_chart(snap.probes, snap.cfg.log_loss), "loss", height=280)
-    metric = spec(charts.metric_chart(snap.probes, snap.task), "metric", height=280)
+    curves = curves_spec(snap, height=CURVE_BESIDE_MAP if boundary else charts.HEIGHT)
     hint = overfit_hint(snap)
 
     def show() -> None:
-        left, right = st.columns([1, 1])
+        where: Any = st
         if boundary is not None:
+            left, where = st.columns([1, 1])
             boundary.show(left)
-        loss.show(left if boundary is None else right)
-        metric.show(right)
+        curves.show(where)
         if hint:
-            right.warning(hint, icon=":material/trending_up:")
+            where.warning(hint, icon=":material/trending_up:")
 
     return show
 
 
+CURVE_BESIDE_MAP = 140  # px a curve, so that the two stand as tall as the map beside them
+
+
+def curves_spec(snap: Snapshot, height: int) -> Spec:
+    """Loss above accuracy (or R²), one view: one element for the browser to redraw, not two."""
+    loss = charts.vega_spec(charts.loss_chart(snap.probes, snap.cfg.log_loss))
+    metric = charts.vega_spec(charts.metric_chart(snap.probes, snap.task))
+    for view in (loss, metric):
+        view["height"] = height
+    built = charts.stacked([loss, metric])
+    built["description"] = f"Loss and {metric['title'].replace('Accuracy', 'accuracy')} chart"
+    return _for_browser(built, "curves")
+
+
 def map_and_curves_notes(info: RunInfo) -> None:
-    """The captions under the map and the curves, in the same two columns."""
-    left, right = st.columns([1, 1])
+    """The captions under the map and the curves, in the same columns as they are."""
+    right: Any = st
     if info.points is not None:
+        left, right = st.columns([1, 1])
         left.caption(
             "The network's output over the input plane, with training points (white outline) "
             "and test points (dark outline)."

@@ -31,6 +31,7 @@ from playground.charts.base import (
     WIDE,
     depth_colors,
     downsample,
+    stacked,
     vega_spec,
 )
 from playground.charts.boundary import CONFIDENCE_OPACITY, boundary_chart, points_frame
@@ -68,6 +69,7 @@ __all__ = [
     "downsample",
     "heatmap",
     "histogram_chart",
+    "stacked",
     "layer_lines_chart",
     "layer_share_chart",
     "loss_chart",
