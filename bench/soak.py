@@ -87,13 +87,15 @@ class Tally:
     trained: int = 0  # page loads whose Step counter had moved when they were left
     loads: int = 0
     errors: list[str] = field(default_factory=list)
+    stalls: list[float] = field(default_factory=list)  # s a page's buttons stayed disabled
     biggest: int = 0  # the largest network's multiply-adds per point
     datasets: set[str] = field(default_factory=set)
     activations: set[str] = field(default_factory=set)
 
 
 def plan(cfgs: Iterator[RunConfig], visit_s: float, n: int) -> list[tuple[str, Any, float]]:
-    """Play, Reset, Play again; every third visit then loads another setup in the same tab."""
+    """Play, Reset, Play again; the second visit and every third after it then load another
+    setup in the same tab."""
     third = visit_s / 3
     steps = [("play", None, third), ("reset", None, 1.0), ("play", None, third)]
     if n % 3 == 2:
@@ -114,10 +116,27 @@ def _load(page: Any, server_url: str, cfg: RunConfig, tally: Tally) -> None:
     tally.biggest = max(tally.biggest, network_madds(cfg))
 
 
+def connected(page: Any, button: str, tally: Tally, limit_s: float = 120.0) -> bool:
+    """Wait while the page's buttons are disabled, which Streamlit does while the page has
+    lost its connection to the server; each wait over half a second is a stall."""
+    start = time.monotonic()
+    target = page.get_by_role("button", name=re.compile(button)).first
+    while not target.is_enabled():
+        if time.monotonic() - start > limit_s:
+            tally.errors.append(f"the page stayed disconnected for {limit_s:g} s")
+            return False
+        time.sleep(0.25)
+    if (waited := time.monotonic() - start) > 0.5:
+        tally.stalls.append(waited)
+    return True
+
+
 def act(visit: Visit, server_url: str, tally: Tally) -> bool:
     """Do the visit's next step; False once it has closed."""
     what, cfg, wait = visit.plan.pop(0)
     page = visit.page
+    if what in ("play", "reset") and not connected(page, what.title(), tally):
+        what = "close"
     if what == "play":
         press_play(page)
     elif what == "reset":
@@ -212,7 +231,9 @@ def report(result: Result, minutes: float) -> list[str]:
         f"{minutes:g} min of visits: {t.opened} tabs opened, {t.loads} page loads, "
         f"{t.trained} of them trained; {len(t.datasets)} datasets, {len(t.activations)} "
         f"activations, networks up to {t.biggest:,} multiply-adds per point",
-        f"tracebacks on the pages: {len(t.errors)}",
+        f"errors on the pages (tracebacks, pages lost): {len(t.errors)}",
+        f"pages that lost their connection for a while: {len(t.stalls)}"
+        + (f", {max(t.stalls):.1f} s at most" if t.stalls else ""),
         *(f"  {e.splitlines()[0][:120]}" for e in t.errors[:5]),
         "server memory (MB) by minute, min-max of the samples:",
     ]
