@@ -152,7 +152,9 @@ class RayBackend:
             .remote(limit)
         )
         self.limit = ray.get(self._slots.limit_of.remote())
-        self._actor = ray.remote(num_cpus=0, max_concurrency=1)(_TrainerActor)
+        # threaded: a Pause runs at once rather than behind a poll's histograms (a Trainer
+        # takes calls from several threads, as the thread backend's pages make them)
+        self._actor = ray.remote(num_cpus=0, max_concurrency=4)(_TrainerActor)
 
     def trainer(self, cfg: RunConfig, boundary_resolution: int = 40) -> TrainerHandle:
         actor = _on_driver(self._actor.remote, cfg, boundary_resolution, self._slots)
