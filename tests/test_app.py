@@ -13,15 +13,19 @@ pytestmark = pytest.mark.usefixtures("fresh_session")
 
 
 def _chart(at: AppTest, title: str) -> tuple[dict, dict[str, pd.DataFrame]]:
-    """The spec of the chart with this title, and its datasets decoded from Arrow."""
+    """The spec of the chart (or stacked view) with this title, and its datasets decoded
+    from Arrow: for a view of a stack, only the ones it draws."""
     for chart in at.get("vega_lite_chart"):
         spec = json.loads(chart.proto.spec)
-        if spec.get("title") == title:
-            frames = {
-                d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas()
-                for d in chart.proto.datasets
-            }
-            return spec, frames
+        for view in [spec, *spec.get("vconcat", [])]:
+            if view.get("title") == title:
+                parts = [view, *view.get("layer", [])] if view is not spec else []
+                names = {p["data"]["name"] for p in parts if "data" in p}
+                return view, {
+                    d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas()
+                    for d in chart.proto.datasets
+                    if not names or d.name in names
+                }
     raise AssertionError(f"no chart titled {title!r}")
 
 
