@@ -234,9 +234,9 @@ def report(result: Result, minutes: float) -> list[str]:
         f"{t.trained} of them trained; {len(t.datasets)} datasets, {len(t.activations)} "
         f"activations, networks up to {t.biggest:,} multiply-adds per point",
         f"errors on the pages (tracebacks, pages lost): {len(t.errors)}",
+        *(f"  {e.splitlines()[0][:120]}" for e in t.errors[:5]),
         f"pages that lost their connection for a while: {len(t.stalls)}"
         + (f", {max(t.stalls):.1f} s at most" if t.stalls else ""),
-        *(f"  {e.splitlines()[0][:120]}" for e in t.errors[:5]),
         "server memory (MB) by minute, min-max of the samples:",
     ]
     by_minute: dict[int, list[float]] = {}

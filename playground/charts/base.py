@@ -329,7 +329,7 @@ def stacked(specs: list[dict[str, Any]], spacing: int = 16) -> dict[str, Any]:
         for part in [view, *view.get("layer", [])]:
             if "data" in part:
                 part["data"] = {"name": renamed[part["data"]["name"]]}
-        datasets.update({renamed[name]: frame for name, frame in spec["datasets"].items()})
+        datasets.update({renamed[name]: frame for name, frame in spec.get("datasets", {}).items()})
         views.append(view)
     out: dict[str, Any] = {"vconcat": views, "spacing": spacing, "datasets": datasets}
     # fit the container's width: Streamlit leaves a vconcat of layered views unfitted
