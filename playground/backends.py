@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import time
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -120,6 +121,24 @@ def _on_driver(fn: Callable[..., Any], *args: Any) -> Any:
     return _DRIVER.submit(fn, *args).result()
 
 
+def init_ray(address: str | None, **options: Any) -> None:
+    """Join the Ray cluster at `address`, or start a local one sized for this app."""
+    import ray
+
+    local = {} if address else {"object_store_memory": LOCAL_OBJECT_STORE}
+    ray.init(
+        address=address,
+        namespace=NAMESPACE,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        # the engine travels with the job, so a cluster's workers can import it
+        runtime_env={"py_modules": [str(Path(runner.__file__).parent)]},
+        **local,
+        **options,
+    )
+
+
 class RayBackend:
     """Trainers as Ray actors, the cluster's `limit` of them playing at once."""
 
@@ -135,17 +154,7 @@ class RayBackend:
         import ray
 
         if not ray.is_initialized():
-            local = {} if address else {"object_store_memory": LOCAL_OBJECT_STORE}
-            ray.init(
-                address=address,
-                namespace=NAMESPACE,
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-                # the engine travels with the job, so a cluster's workers can import it
-                runtime_env={"py_modules": [str(Path(runner.__file__).parent)]},
-                **local,
-            )
+            init_ray(address)
         self._slots = (
             ray.remote(num_cpus=0)(_SlotsActor)
             .options(name=slots_name, get_if_exists=True, lifetime="detached")
@@ -158,7 +167,7 @@ class RayBackend:
 
     def trainer(self, cfg: RunConfig, boundary_resolution: int = 40) -> TrainerHandle:
         actor = _on_driver(self._actor.remote, cfg, boundary_resolution, self._slots)
-        return RayTrainer(actor)
+        return RayTrainer(actor, cfg)
 
     def running(self) -> int:
         import ray
@@ -205,17 +214,31 @@ class _TrainerActor:
         slots = _ClusterSlots(slots_actor, ray.get(slots_actor.limit_of.remote()))
         self.trainer = Trainer(cfg, boundary_resolution, slots=slots)
 
-    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+    def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, tuple[bool, bool]]:
+        """The command's result, and whether the trainer then plays and waits in the queue:
+        every reply carries the state, so a page's rerun seldom asks for it on its own."""
         attr = getattr(self.trainer, name)
-        return attr(*args, **kwargs) if callable(attr) else attr
+        value = attr(*args, **kwargs) if callable(attr) else attr
+        return value, (self.trainer.playing, self.trainer.queued)
+
+
+STATE_FRESH_S = 0.25  # how long a reply's playing/queued stands for the trainer's state
 
 
 class RayTrainer:
-    """The page's side of a trainer actor: each command is one round trip to it."""
+    """The page's side of a trainer actor: each command is one round trip to it.
 
-    def __init__(self, actor: Any) -> None:
+    Round trips are what a page's rerun waits for: on a host whose cores the trainers keep
+    busy, each can take tens of milliseconds. So every reply brings the trainer's state
+    (`playing`, `queued`), which stands for STATE_FRESH_S, and a config the trainer already
+    has is not sent again: a rerun after Pause makes its two snapshot polls and little else.
+    """
+
+    def __init__(self, actor: Any, cfg: RunConfig) -> None:
         self._actor = actor
         self._closed = False
+        self._state, self._state_at = (False, False), 0.0
+        self._applied: RunConfig | None = cfg
         self.info: RunInfo = self._call("info")
         self._lock = threading.Lock()  # the page's two fragments may poll at once
         self._cursor: Cursor | None = None
@@ -224,15 +247,24 @@ class RayTrainer:
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         import ray
 
-        return ray.get(self._actor.call.remote(name, *args, **kwargs))
+        value, self._state = ray.get(self._actor.call.remote(name, *args, **kwargs))
+        self._state_at = time.monotonic()
+        return value
+
+    def _fresh_state(self) -> tuple[bool, bool]:
+        if self._closed:
+            return False, False
+        if time.monotonic() - self._state_at > STATE_FRESH_S:
+            self._call("playing")
+        return self._state
 
     @property
     def playing(self) -> bool:
-        return not self._closed and self._call("playing")
+        return self._fresh_state()[0]
 
     @property
     def queued(self) -> bool:
-        return not self._closed and self._call("queued")
+        return self._fresh_state()[1]
 
     @property
     def closed(self) -> bool:
@@ -251,10 +283,14 @@ class RayTrainer:
         self._call("reset")
 
     def set_lr(self, lr: float) -> None:
+        self._applied = None  # the trainer's config now differs from the last one applied
         self._call("set_lr", lr)
 
     def apply(self, cfg: RunConfig) -> str | None:
+        if cfg == self._applied:
+            return None
         change = self._call("apply", cfg)
+        self._applied = cfg
         if change == "rebuilt":
             self.info = self._call("info")
         return change

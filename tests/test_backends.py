@@ -28,14 +28,7 @@ DIVERGES = RunConfig(dataset="plane", activation="relu", optimizer="sgd", lr=10.
 @pytest.fixture(scope="session")
 def ray_local():
     ray = pytest.importorskip("ray")
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        namespace=backends.NAMESPACE,
-        object_store_memory=backends.LOCAL_OBJECT_STORE,
-        runtime_env={"py_modules": [str(backends.Path(backends.runner.__file__).parent)]},
-        log_to_driver=False,
-    )
+    backends.init_ray(None, num_cpus=2)  # as the app starts its local Ray
     yield ray
     ray.shutdown()
 
@@ -221,3 +214,39 @@ def test_ray_trainers_made_on_page_threads_that_end_all_start():
         timeout=240,
     )
     assert done.stdout.strip().splitlines()[-1:] == ["ok 0 0 0"], done.stdout + done.stderr
+
+
+class _Counting:
+    """Stands in for a trainer actor, counting the commands that reach it."""
+
+    def __init__(self, actor) -> None:
+        self.names: list[str] = []
+        outer = self
+
+        class Call:
+            @staticmethod
+            def remote(name, *args, **kwargs):
+                outer.names.append(name)
+                return actor.call.remote(name, *args, **kwargs)
+
+        self.call = Call
+
+
+def test_a_page_rerun_costs_the_ray_trainer_few_round_trips(ray_local, closing, monkeypatch):
+    """Each reply carries playing/queued for a moment, and a config already applied is not
+    sent again: on a busy host every round trip is time a page's Pause waits."""
+    backend = backends.RayBackend(2, slots_name=f"slots-{uuid.uuid4().hex}")
+    t = closing(backend.trainer(CFG))
+    counting = _Counting(t._actor)
+    monkeypatch.setattr(t, "_actor", counting)  # undone before `closing` ends the actor
+    assert t.play() and t.playing and not t.queued
+    assert t.apply(CFG) is None  # the config it was built with
+    t.pause()
+    assert not t.playing and not t.queued
+    assert counting.names == ["play", "pause"]
+    assert t.apply(CFG.replace(lr=0.01)) == "lr" and t.apply(CFG.replace(lr=0.01)) is None
+    time.sleep(backends.STATE_FRESH_S + 0.05)
+    assert not t.playing  # a state that old is asked for again
+    assert counting.names == ["play", "pause", "apply", "playing"]
+    t.set_lr(0.1)  # the trainer's config now differs from the one last applied
+    assert t.apply(CFG.replace(lr=0.01)) == "lr"

@@ -26,20 +26,30 @@ class _FakeTrainer:
 
     def snapshot(self, visuals=True):
         self.asked.append(visuals)
+        place = 2 if self.queued else None
         return SimpleNamespace(
-            message=None, playing=True, divergence=None, queue_place=None, visuals=visuals
+            message=None, playing=self.playing, divergence=None, queue_place=place, visuals=visuals
         )
 
 
 def test_fast_charts_refresh_at_2_hz_and_slow_charts_at_least_every_2_s(monkeypatch):
     timers = []
 
-    def fragment(run_every=None):
-        timers.append(run_every)
-        return lambda body: body
+    def fragment(run_every=None):  # records each fragment's timer as it runs
+        def wrap(body):
+            def run():
+                timers.append(run_every)
+                body()
 
+            return run
+
+        return wrap
+
+    notes = []
     monkeypatch.setattr(session.st, "fragment", fragment)
     monkeypatch.setattr(session.st, "session_state", {})
+    monkeypatch.setattr(session.st, "info", lambda text, **_: notes.append(text))
+    monkeypatch.setattr(session, "backend", lambda: SimpleNamespace(where="here", limit=4))
     trainer, drawn = _FakeTrainer(), {}
     session.live(
         trainer,
@@ -53,6 +63,15 @@ def test_fast_charts_refresh_at_2_hz_and_slow_charts_at_least_every_2_s(monkeypa
     timers.clear()
     session.live(trainer, lambda snap: [], lambda snap: [])
     assert timers == [None, None]  # paused: drawn once, no timers
+    trainer.queued = True
+    timers.clear()
+    trainer.asked.clear()
+    session.live(trainer, lambda snap: [], lambda snap: [])
+    # queued: only the queue's note polls, without a map; the charts are drawn once
+    assert timers == [0.5, None, None] and trainer.asked[0] is False
+    assert notes == ["All 4 training slots on here are in use: you are number 2 in the queue. "
+                     "Training starts by itself when a slot frees (Pause leaves the queue; "
+                     "Step still works)."]  # fmt: skip
 
 
 def test_a_snapshot_computes_only_the_visuals_asked_for():

@@ -268,10 +268,21 @@ def live(
     one. On a test page with 40 other elements, seven elements sent 6 ms apart cost the
     browser 85-92 ms of main-thread work per redraw, and 55-66 ms sent at once.
     """
-    st.session_state["drawn_playing"] = trainer.playing
-    waiting = trainer.queued  # polled too, so the page sees its turn come
+    playing = st.session_state["drawn_playing"] = trainer.playing
+    waiting = trainer.queued
 
-    @st.fragment(run_every=REFRESH_S if trainer.playing or waiting else None)
+    @st.fragment(run_every=REFRESH_S)
+    def turn() -> None:
+        """While queued only this polls (counting as the page's heartbeat), so a queued page
+        costs the server and its browser one note twice a second, not the whole page."""
+        snap = trainer.snapshot(visuals=False)
+        if snap.message:
+            st.session_state["trainer_message"] = snap.message
+        if snap.queue_place is None:  # its turn came, or it left the queue: redraw all
+            st.rerun(scope="app")
+        st.info(_queue_note(snap.queue_place), icon=":material/hourglass_top:")
+
+    @st.fragment(run_every=REFRESH_S if playing else None)
     def tick() -> None:
         snap = trainer.snapshot(visuals=True if slow is None else ("boundary",))
         if snap.message:  # kept across the rerun below, which would otherwise swallow it
@@ -284,16 +295,16 @@ def live(
             st.info(message)
         if snap.divergence is not None:
             st.error(snap.divergence.message(), icon=":material/error:")
-        if snap.queue_place is not None:
-            st.info(_queue_note(snap.queue_place), icon=":material/hourglass_top:")
         for show in shows:
             show()
 
-    @st.fragment(run_every=SLOW_S if trainer.playing else None)
+    @st.fragment(run_every=SLOW_S if playing else None)
     def tock() -> None:
         for show in slow(trainer.snapshot(visuals=("histograms",))):
             show()
 
+    if waiting:
+        turn()
     tick()
     if notes is not None:
         notes()
