@@ -17,7 +17,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -100,6 +101,41 @@ class Slots:
     def count(self) -> int:
         with self._lock:
             return len(self._running)
+
+
+class CommandLock:
+    """The trainer's lock, which the worker hands to a waiting command before its next slice.
+
+    With a plain lock the worker took the lock straight back after each slice, before a
+    command's thread had woken: on a host whose cores the class keeps busy, a Pause so waited
+    0.8 s for a turn that a slice (20 ms) should bound. Commands (`with lock:`) count
+    themselves in while they wait; the worker (`with lock.worker():`) lets them all go first.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._turns = threading.Condition()
+        self._waiting = 0
+
+    def __enter__(self) -> None:
+        with self._turns:
+            self._waiting += 1
+        self._lock.acquire()
+        with self._turns:
+            self._waiting -= 1
+            self._turns.notify_all()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    @contextmanager
+    def worker(self, patience_s: float = 1.0) -> Iterator[None]:
+        """Hold the lock for a slice once no command waits (or after `patience_s`, so a
+        stream of commands cannot stop training altogether)."""
+        with self._turns:
+            self._turns.wait_for(lambda: self._waiting == 0, timeout=patience_s)
+        with self._lock:
+            yield
 
 
 # for trainers made directly (the engine's tests and scripts); a server's trainers get theirs
@@ -197,7 +233,7 @@ class Trainer:
         self._key = uuid.uuid4().hex
         self.info = RunInfo.of(self.run)
         self.boundary_resolution = boundary_resolution
-        self._lock = threading.Lock()
+        self._lock = CommandLock()
         self._wake = threading.Event()
         self._playing = False
         self._queued = False
@@ -391,7 +427,7 @@ class Trainer:
                 if self._queued:
                     self._try_turn()
                 continue
-            with self._lock:
+            with self._lock.worker():
                 if not self._playing:
                     continue
                 if time.monotonic() - self._beat > HEARTBEAT_S:

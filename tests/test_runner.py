@@ -3,6 +3,7 @@
 import gc
 import io
 import pickle
+import threading
 import time
 import weakref
 from types import SimpleNamespace
@@ -212,3 +213,30 @@ def test_close_frees_the_run_while_the_trainer_is_still_referenced():
     assert trainer.closed and not trainer.playing and not trainer.queued
     assert trainer.play() is False and trainer.info.task == "binary"
     trainer.close()  # twice is harmless
+
+
+def test_command_lock_serves_a_waiting_command_before_the_workers_next_slice() -> None:
+    """A worker that takes the lock back at once (as the trainer's loop does) must still let
+    a command in after the slice it is in: a plain lock let it run slice after slice."""
+    lock = runner.CommandLock()
+    slices, stop = [0], threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            with lock.worker():
+                slices[0] += 1
+                time.sleep(0.01)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        waits = []
+        for _ in range(20):
+            time.sleep(0.003)
+            before = slices[0]
+            with lock:
+                waits.append(slices[0] - before)
+    finally:
+        stop.set()
+        worker.join()
+    assert max(waits) <= 1, waits
