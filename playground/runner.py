@@ -120,10 +120,12 @@ class CommandLock:
     def __enter__(self) -> None:
         with self._turns:
             self._waiting += 1
-        self._lock.acquire()
-        with self._turns:
-            self._waiting -= 1
-            self._turns.notify_all()
+        try:
+            self._lock.acquire()
+        finally:
+            with self._turns:
+                self._waiting -= 1
+                self._turns.notify_all()
 
     def __exit__(self, *exc: object) -> None:
         self._lock.release()
@@ -442,7 +444,7 @@ class Trainer:
                     continue
                 if self.run.diverged is not None:
                     self._stop_playing()
-            time.sleep(0)  # let a waiting UI thread take the lock and the GIL
+            time.sleep(0)  # let a command's thread take the GIL (the lock waits for it)
 
     def _try_turn(self) -> None:
         """Queued: start training if a slot is ours now; leave the queue if nobody watches."""

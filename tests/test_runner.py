@@ -231,7 +231,7 @@ def test_command_lock_serves_a_waiting_command_before_the_workers_next_slice() -
     worker.start()
     try:
         waits = []
-        for _ in range(20):
+        for _ in range(120):
             time.sleep(0.003)
             before = slices[0]
             with lock:
