@@ -1,4 +1,4 @@
-"""Command line: `python -m playground train | inspect | list`.
+"""Command line: `python -m playground train | inspect | properties | list`.
 
 Flags come from the same settings table as the app and its URLs, so their names, ranges and
 defaults cannot disagree. A bad flag or value prints one line naming the allowed range and exits
@@ -16,13 +16,14 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from playground import activations, configure_torch
-from playground.config import SETTING, SETTINGS, ConfigError, RunConfig, config_dict
+from playground import activations, configure_torch, properties
+from playground.config import DEVICES, SETTING, SETTINGS, ConfigError, RunConfig, config_dict
 from playground.data import DATASETS
 from playground.inspection import inspect_init
 from playground.model import INITS, PAIRINGS
 from playground.probes import LAYER_KEYS, PROBE_ROWS
-from playground.train import TEST_MS, Run, run_to_end
+from playground.properties import FLAT_SLOPE, SIDE
+from playground.train import TEST_MS, Run, resolve_device, run_to_end
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,6 +90,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=5,
         help="weight seeds to average over (1 to 100)",
     )
+    props = sub.add_parser(
+        "properties",
+        help="measured properties of each hidden activation",
+        description="Each hidden activation measured as PyTorch runs it: output mean and std "
+        "for standard-normal input, least value and where it is reached, f'(0) by autograd, "
+        f"the share of each side (of [-{SIDE:g}, 0) and (0, {SIDE:g}]) where |f'| < "
+        f"{FLAT_SLOPE:g}, the float32 input beyond which the slope is exactly 0, and forward "
+        "plus backward time per element against ReLU's. Softmax, a vector function, has no row.",
+    )
+    props.add_argument(
+        "--activation",
+        dest="keys",
+        action="append",
+        choices=activations.HIDDEN_KEYS,
+        metavar="KEY",
+        help=f"one of {', '.join(activations.HIDDEN_KEYS)} (repeat for several; default all)",
+    )
+    props.add_argument(
+        "--device", choices=DEVICES, default="cpu", help="where the float32 measurements run"
+    )
+    props.add_argument("--json", metavar="PATH", help="write the records as JSON ('-': stdout)")
     sub.add_parser("list", help="list activations, inits, datasets and output/loss pairings")
     return parser
 
@@ -229,6 +251,20 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _properties(args: argparse.Namespace) -> int:
+    device, note = resolve_device(args.device)
+    if note:
+        raise ValueError(note.replace("training on the CPU instead", "use --device cpu"))
+    records = [p.record() for p in properties.table(args.keys, device=str(device))]
+    out = sys.stderr if args.json == "-" else sys.stdout
+    print(f"measured on {device} (minimum and moments in float64, slopes in float32)", file=out)
+    shown = [{k: v for k, v in r.items() if k != "label"} for r in records]
+    print(_table(shown), file=out)
+    if args.json:
+        _write_json(args.json, {"device": str(device), "activations": records})
+    return 0
+
+
 def _list() -> int:
     print("activations:", ", ".join(activations.HIDDEN_KEYS), "(softmax: output layer only)")
     print("inits:", ", ".join(INITS))
@@ -260,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list()
+        if args.command == "properties":
+            return _properties(args)
         return _train(args) if args.command == "train" else _inspect(args)
     except (ConfigError, ValueError) as e:
         print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)

@@ -89,15 +89,15 @@ def test_a_snapshot_computes_only_the_visuals_asked_for():
 
 
 @pytest.mark.usefixtures("fresh_session")
-def test_charts_are_drawn_on_a_canvas_and_the_decision_map_in_svg():
+def test_every_chart_is_drawn_on_a_canvas():
     at = open_page(dataset="spiral", activation="relu")
     renderers = {}
     for chart in at.get("vega_lite_chart"):
         spec = json.loads(chart.proto.spec)
         title = spec.get("title") or "untitled"
         renderers[str(title)] = spec["usermeta"]["embedOptions"]["renderer"]
-    assert renderers.pop("Decision boundary") == "svg"
-    assert len(renderers) >= 5 and set(renderers.values()) == {"canvas"}
+    assert "Decision boundary" in renderers
+    assert len(renderers) >= 6 and set(renderers.values()) == {"canvas"}
 
 
 def _curves(train_loss, test_loss, train_metric, test_metric) -> pd.DataFrame:

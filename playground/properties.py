@@ -1,0 +1,273 @@
+"""Measured properties of each hidden activation: what the function really does, in numbers.
+
+Comparison tables describe activations in words ("zero-centred", "saturates", "unbounded
+below"). Here each claim is measured on the function PyTorch actually runs, so the Explorer can
+set the two side by side and say where the words are loose:
+
+- output mean and std for standard-normal input: is it really zero-centred?
+- the least value and where it is reached (none for a bound that is only approached);
+- f'(0) as autograd returns it (a kink's convention, not the textbook's);
+- how flat each side is: the share of [-10, 0] and of [0, 10] where |f'| < 0.01, the
+  probes' saturation threshold, telling an exactly-zero side (ReLU's) from a slope that
+  only tends to 0;
+- on each side, the float32 input beyond which the slope is exactly 0, where training can
+  no longer move a unit at all;
+- forward plus backward time per element against ReLU's, on the chosen device.
+
+Everything but the timing is deterministic. The moments and the minimum describe the function
+itself and are taken in float64 on the CPU (Apple's MPS has no float64); f'(0), the flat shares,
+the exact-zero slopes and the timing are float32 on the chosen device, where training runs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from playground import activations
+
+FLAT_SLOPE = 0.01  # |f'| below this is flat: the probes' saturation threshold
+SIDE = 10.0  # the flat shares are measured on [-SIDE, 0] and [0, SIDE]
+WINDOW = 10.0  # a minimum reached inside [-WINDOW, WINDOW] counts as reached
+FAR = 1e6  # where the limit of f at -infinity is read, in float64
+COST_ELEMENTS = 1_000_000
+COST_REPEATS = 15
+_GRID = 200_001  # points on [-12, 12] for the normal integrals: the kinks land on grid points
+
+
+@dataclass(frozen=True)
+class Properties:
+    """One activation's measured properties (None where a quantity does not exist)."""
+
+    activation: str
+    label: str
+    alpha: float | None
+    min_value: float  # the infimum: -inf when unbounded below
+    argmin: float | None  # where it is reached; None when only approached
+    mean_out: float  # E f(Z), Z ~ N(0, 1)
+    std_out: float
+    d_at_0: float  # autograd's f'(0) in float32
+    flat_share_neg: float  # share of [-10, 0] with |f'| < 0.01
+    flat_share_pos: float
+    flat_kind_neg: str  # "none", "exactly 0", "tends to 0" or "both" (see `_flat_kind`)
+    flat_kind_pos: str
+    zero_slope_below: float | None  # float32: f' is exactly 0 for every input at or below it
+    zero_slope_above: float | None  # and at or above this one
+    derivative_error: float  # max |analytic f' - autograd f'| on [-10, 10], float64
+    cost_vs_relu: float | None  # forward+backward time per element over ReLU's; None if untimed
+
+    def record(self) -> dict[str, Any]:
+        """A JSON-ready dict: non-finite numbers become None."""
+        return {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in asdict(self).items()
+        }
+
+
+def _alpha(key: str, alpha: float | None) -> float:
+    """The parameter to use: the one given, else the entry's default (0 for none)."""
+    entry = activations.get(key)
+    if alpha is not None:
+        return alpha
+    return entry.param.default if entry.param else 0.0
+
+
+def _module(key: str, alpha: float | None, dtype: torch.dtype, device: str) -> torch.nn.Module:
+    return activations.get(key).module(_alpha(key, alpha)).to(device=device, dtype=dtype)
+
+
+def slopes(
+    key: str, x: torch.Tensor, alpha: float | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """f(x) and autograd's f'(x), elementwise, in x's dtype and on x's device."""
+    f = _module(key, alpha, x.dtype, str(x.device))
+    xg = x.detach().clone().requires_grad_(True)
+    y = f(xg)
+    (grad,) = torch.autograd.grad(y.sum(), xg)
+    return y.detach(), grad
+
+
+def derivative_error(key: str, lo: float, hi: float, alpha: float | None = None) -> float:
+    """Largest |analytic f' - autograd f'| over [lo, hi] in float64, kinks included."""
+    x = torch.linspace(lo, hi, 20_001, dtype=torch.float64)
+    x = torch.cat([x, torch.tensor([0.0, -3.0, 3.0], dtype=torch.float64)])  # every kink
+    x = x[(x >= lo) & (x <= hi)]
+    _, auto = slopes(key, x, alpha)
+    analytic = activations.get(key).derivative(x, _alpha(key, alpha))
+    return float((analytic - auto).abs().max())
+
+
+def _normal_moments(key: str, alpha: float | None) -> tuple[float, float]:
+    """Mean and std of f(Z), Z ~ N(0, 1), by the trapezoid rule on [-12, 12] in float64."""
+    x = torch.linspace(-12.0, 12.0, _GRID, dtype=torch.float64)
+    f = _module(key, alpha, torch.float64, "cpu")
+    with torch.no_grad():
+        y = f(x)
+    w = torch.exp(-0.5 * x**2) / math.sqrt(2 * math.pi)
+    dx = float(x[1] - x[0])
+    total = float(torch.trapezoid(w, dx=dx))  # the rule's own mass: symmetric errors cancel
+    mean = float(torch.trapezoid(y * w, dx=dx)) / total
+    second = float(torch.trapezoid(y * y * w, dx=dx)) / total
+    return mean, math.sqrt(max(second - mean * mean, 0.0))
+
+
+def _minimum(key: str, alpha: float | None) -> tuple[float, float | None]:
+    """The infimum of f and where it is reached (None if only approached, or unbounded).
+
+    The limit at -infinity is read at -1e6 in float64; f still falling between -1e3 and -1e6
+    means unbounded below. A least value inside [-10, 10] at or under that limit is reached
+    there (the largest such x, for a flat minimum such as ReLU's); otherwise the bound is only
+    approached (sigmoid's 0, tanh's -1, ELU's -alpha).
+    """
+    f = _module(key, alpha, torch.float64, "cpu")
+    with torch.no_grad():
+        far = f(torch.tensor([-1e3, -FAR], dtype=torch.float64)).tolist()
+        if far[1] < far[0] - 1.0:
+            return -math.inf, None
+        limit = far[1]
+        # k / 20000: 0 and every other kink here lie exactly on the grid
+        x = torch.arange(-200_000, 200_001, dtype=torch.float64) * (WINDOW / 200_000)
+        y = f(x)
+        least = float(y.min())
+        if least > limit:
+            return limit, None
+        at = x[y == y.min()]
+        where = float(at.max())
+        step = float(x[1] - x[0])
+        fine = where + torch.arange(-10_000, 10_001, dtype=torch.float64) * (step / 10_000)
+        fy = f(fine)
+        if float(fy.min()) < least:  # a smooth minimum between two grid points
+            least, where = float(fy.min()), float(fine[fy == fy.min()].max())
+    return min(least, limit), where + 0.0  # + 0.0: no -0.0
+
+
+def _flat_kind(flat: torch.Tensor, slope: torch.Tensor) -> str:
+    """How a side is flat: "exactly 0" (every flat point has slope 0), "tends to 0" (none
+    has), "both" (a zero stretch and a shallow one), or "none" (no flat points)."""
+    if not bool(flat.any()):
+        return "none"
+    zero = slope[flat] == 0
+    if bool(zero.all()):
+        return "exactly 0"
+    return "both" if bool(zero.any()) else "tends to 0"
+
+
+def _flat(key: str, alpha: float | None, device: str) -> tuple[float, float, str, str]:
+    """Share of [-10, 0) and (0, 10] where |f'| < 0.01 in float32, and the kind of each.
+
+    0 itself belongs to neither side: ReLU'(0) = 0 is a convention at the kink, not a flat
+    stretch of the positive side.
+    """
+    out: list[Any] = []
+    x = torch.linspace(0.0, SIDE, 100_001, dtype=torch.float32, device=device)[1:]
+    for side in (-x, x):
+        _, g = slopes(key, side, alpha)
+        flat = g.abs() < FLAT_SLOPE
+        out.append((float(flat.double().mean()), _flat_kind(flat, g)))
+    (neg, neg_kind), (pos, pos_kind) = out
+    return neg, pos, neg_kind, pos_kind
+
+
+_F32_MAX_BITS = 0x7F7FFFFF  # the largest finite float32, as its bit pattern
+
+
+def _f32(bits: int, sign: float) -> float:
+    value = float(np.array([bits], dtype=np.uint32).view(np.float32)[0])
+    return sign * value
+
+
+def _zero_slope_from(key: str, alpha: float | None, sign: float, device: str) -> float | None:
+    """The float32 input nearest 0 on one side from which every input further out has slope
+    exactly 0; None if the slope far out is not 0.
+
+    Non-negative float32 values order like their bit patterns, so a bisection on the bits
+    finds the exact boundary in about 32 steps (assuming, as for every activation here, that
+    once the slope has become exactly 0 it stays 0 further out).
+    """
+
+    def zero(bits: int) -> bool:
+        x = torch.tensor([_f32(bits, sign)], dtype=torch.float32, device=device)
+        return bool(slopes(key, x, alpha)[1][0] == 0)
+
+    if not zero(_F32_MAX_BITS):
+        return None
+    if zero(0):
+        return 0.0
+    lo, hi = 0, _F32_MAX_BITS  # slope at lo is not 0, at hi it is
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if zero(mid) else (mid, hi)
+    return _f32(hi, sign)
+
+
+def _time_once(f: torch.nn.Module, x: torch.Tensor) -> float:
+    xg = x.detach().requires_grad_(True)
+    if x.is_cuda:
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    f(xg).sum().backward()
+    if x.is_cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
+def cost_vs_relu(key: str, alpha: float | None = None, device: str = "cpu") -> float:
+    """Forward plus backward time over a million float32 elements, over ReLU's.
+
+    The two are timed in alternation and the ratio of their fastest runs taken: a busy moment
+    on a shared machine only ever adds time, so the fastest run is the function's own cost.
+    """
+    x = torch.randn(COST_ELEMENTS, generator=torch.Generator().manual_seed(0)).to(device)
+    pair = tuple(_module(k, a, torch.float32, device) for k, a in ((key, alpha), ("relu", None)))
+    times: tuple[list[float], list[float]] = ([], [])
+    for i in range(COST_REPEATS + 2):
+        for f, seen in zip(pair, times, strict=True):
+            t = _time_once(f, x)
+            if i >= 2:  # two warm-up rounds: allocator, kernels, caches
+                seen.append(t)
+    return min(times[0]) / min(times[1])
+
+
+def measure(
+    key: str, alpha: float | None = None, device: str = "cpu", timed: bool = True
+) -> Properties:
+    """Every property of one hidden activation; `timed=False` leaves out the cost column,
+    the one measurement that takes time and varies from run to run."""
+    entry = activations.get(key)
+    if not entry.hidden:
+        raise ValueError(f"{entry.label} is an output-layer function: it has no such table row")
+    mean, std = _normal_moments(key, alpha)
+    least, where = _minimum(key, alpha)
+    neg, pos, neg_kind, pos_kind = _flat(key, alpha, device)
+    zero_dx = slopes(key, torch.zeros(1, device=device), alpha)[1]
+    cost = cost_vs_relu(key, alpha, device) if timed else None
+    return Properties(
+        activation=key,
+        label=entry.label,
+        alpha=_alpha(key, alpha) if entry.param else None,
+        min_value=least,
+        argmin=where,
+        mean_out=mean,
+        std_out=std,
+        d_at_0=float(zero_dx[0]),
+        flat_share_neg=neg,
+        flat_share_pos=pos,
+        flat_kind_neg=neg_kind,
+        flat_kind_pos=pos_kind,
+        zero_slope_below=_zero_slope_from(key, alpha, -1.0, device),
+        zero_slope_above=_zero_slope_from(key, alpha, 1.0, device),
+        derivative_error=derivative_error(key, -WINDOW, WINDOW, alpha),
+        cost_vs_relu=cost,
+    )
+
+
+def table(
+    keys: list[str] | None = None, device: str = "cpu", timed: bool = True
+) -> list[Properties]:
+    """`measure` for each hidden activation (all by default), at each one's default alpha."""
+    return [measure(k, device=device, timed=timed) for k in keys or activations.HIDDEN_KEYS]
