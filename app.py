@@ -10,4 +10,7 @@ playground = st.Page(
     icon=":material/play_circle:",
     url_path="playground",
 )
-st.navigation([home, playground]).run()
+explorer = st.Page(
+    "pages/2_explorer.py", title="Explorer", icon=":material/function:", url_path="explorer"
+)
+st.navigation([home, playground, explorer]).run()

@@ -6,6 +6,7 @@ from playground.presets import PRESETS
 from ui.entry import enter_through_app
 
 PLAYGROUND = "pages/1_playground.py"
+EXPLORER = "pages/2_explorer.py"
 
 enter_through_app()
 
@@ -23,6 +24,11 @@ def main() -> None:
         PLAYGROUND,
         label="Playground: pick a network, press Play, watch it learn",
         icon=":material/play_circle:",
+    )
+    st.page_link(
+        EXPLORER,
+        label="Explorer: each activation and its slope, measured, and which one to use where",
+        icon=":material/function:",
     )
     st.subheader("Start from a scenario")
     cols = st.columns(2)

@@ -96,6 +96,7 @@ class Activation:
     hidden: bool = True
     in_subject: bool = True
     correction: str | None = None
+    table_range: str | None = None  # the usual table's range, where range_latex corrects it
     bounds: Bounds = _unbounded  # numeric (lo, hi) of f for a given alpha; read via output_range
     # What the probes measure, which may differ from the comparison-table column `saturates`:
     # "both", "negative" (slope -> 0 on the negative side only) or None (never saturates).
@@ -330,6 +331,7 @@ _ENTRIES: tuple[Activation, ...] = (
         bounds=lambda a: (SILU_MIN, INF),
         saturation_side="negative",
         tail_below=SILU_TAIL,
+        table_range=r"(-\infty, \infty)",
         correction="Usual tables give the range as (-inf, inf) and say Swish does not saturate. "
         "SiLU is bounded below: its minimum is about -0.27846, at x of about -1.2785, where the "
         "slope is 0 (a minimum, not saturation). And its negative side does saturate: below "

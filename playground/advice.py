@@ -52,3 +52,105 @@ def overfitting(probes: pd.DataFrame) -> Overfitting | None:
         test_metric=float(tested["test_metric"].iloc[now]),
     )
     return found if found.train_metric - found.test_metric >= GAP else None
+
+
+# ---- which activation to use --------------------------------------------------------------------
+PLACES = ("hidden", "output")
+TASKS = ("binary", "multiclass", "regression")
+VERY_DEEP = 40  # layers from which Swish (SiLU) is the usual advice for hidden layers
+SHALLOW = 2  # at most this many hidden layers: sigmoid and tanh still train well
+TASK_WORDS = {"binary": "binary", "multiclass": "multi-class", "regression": "regression"}
+PLAYGROUND_DATASET = {"binary": "spiral", "multiclass": "spiral3", "regression": "multigauss"}
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What to use, why, the pairing rule that goes with it, and a Playground setup to try."""
+
+    choice: str  # activation key (hidden) or pairing key (output)
+    title: str
+    reason: str
+    rule: str
+    settings: dict[str, str]  # Playground link settings that show the advice in action
+    alternatives: str = ""
+
+
+GOLDEN_RULE = (
+    "When the loss applies the output activation itself (CrossEntropyLoss applies softmax, "
+    "BCEWithLogitsLoss applies sigmoid), leave that activation out of the model: the fused "
+    "version is numerically stable, and applying it twice squashes the gradients."
+)
+OUTPUT_ADVICE = {
+    "binary": (
+        "bce_logits",
+        "No output activation: one logit into BCEWithLogitsLoss",
+        "A yes/no answer needs a probability, and sigmoid makes one. BCEWithLogitsLoss applies "
+        "it inside the loss, where log(sigmoid) is computed without overflow; at prediction "
+        "time apply sigmoid to the logit.",
+        "Also right: a sigmoid output with BCELoss (less stable for confident wrong answers).",
+    ),
+    "multiclass": (
+        "ce_logits",
+        "No output activation: raw logits into CrossEntropyLoss",
+        "Several exclusive classes need a distribution that sums to 1, which softmax makes. "
+        "CrossEntropyLoss applies log-softmax itself, so the model returns raw scores.",
+        "Also right: log-softmax with NLLLoss. Wrong: softmax followed by CrossEntropyLoss "
+        "(softmax twice), or softmax with NLLLoss (it expects log-probabilities).",
+    ),
+    "regression": (
+        "mse",
+        "Linear (no) output activation with mean squared error",
+        "A value that can be any real number needs an output that can reach it: no squashing. "
+        "A sigmoid or tanh output caps every prediction at its range.",
+        "MAE (L1) or Smooth L1 when outliers should count less; tanh only when the targets are "
+        "known to lie in [-1, 1].",
+    ),
+}
+
+
+def recommend(place: str, task: str, depth: int) -> Recommendation:
+    """The subject matter's advice for one place in a network, as a recommendation."""
+    if place not in PLACES or task not in TASKS:
+        raise ValueError(f"place must be one of {PLACES} and task one of {TASKS}")
+    if depth < 1:
+        raise ValueError("depth must be at least 1 hidden layer")
+    pairing = OUTPUT_ADVICE[task][0]
+    if place == "output":
+        _, title, reason, also = OUTPUT_ADVICE[task]
+        return Recommendation(pairing, title, reason, GOLDEN_RULE, _try(task, "relu", depth), also)
+    if depth >= VERY_DEEP:
+        key, title = "silu", "Swish (SiLU)"
+        reason = (
+            f"At {depth} hidden layers the usual advice is Swish: smooth, with a small negative "
+            "dip instead of ReLU's flat side, so gradients keep flowing through very deep stacks."
+        )
+        also = "ReLU or Leaky ReLU with He initialisation also train at this depth."
+    else:
+        key, title = "relu", "ReLU, with He initialisation"
+        reason = (
+            "ReLU is the default for hidden layers: cheap, and its slope is exactly 1 for every "
+            "positive input, so the gradient does not shrink layer by layer as with sigmoid "
+            "(at most 0.25 a layer) or tanh."
+        )
+        also = "If many units die (the Playground counts them), try Leaky ReLU or ELU."
+        if depth <= SHALLOW:
+            also += f" With {depth} hidden layer(s), tanh or sigmoid can work too."
+    rule = (
+        f"Its output layer, for a {TASK_WORDS[task]} task: {OUTPUT_ADVICE[task][1]}. {GOLDEN_RULE}"
+    )
+    return Recommendation(key, title, reason, rule, _try(task, key, depth), also)
+
+
+def _try(task: str, activation: str, depth: int) -> dict[str, str]:
+    """Playground settings for the advice: its dataset for the task, the network deep as asked
+    (up to the Playground's 32 layers), He initialisation and the task's pairing."""
+    return {
+        "dataset": PLAYGROUND_DATASET[task],
+        "activation": activation,
+        "depth": str(min(depth, 32)),
+        "width": "8",
+        "init": "he",
+        "pairing": OUTPUT_ADVICE[task][0],
+        "optimizer": "adam",
+        "lr": "0.01",
+    }

@@ -271,3 +271,129 @@ def table(
 ) -> list[Properties]:
     """`measure` for each hidden activation (all by default), at each one's default alpha."""
     return [measure(k, device=device, timed=timed) for k in keys or activations.HIDDEN_KEYS]
+
+
+# ---- the Explorer's curves --------------------------------------------------------------------
+KINK_GRID = 1 / 1024  # candidate kinks: every multiple of this (0 and +-3 included, exactly)
+
+
+def curve(key: str, lo: float, hi: float, alpha: float | None = None, n: int = 401) -> dict:
+    """f, the registry's hand-written f' and autograd's f' on n points of [lo, hi] (float64),
+    and the largest gap between the two derivatives there."""
+    x = torch.linspace(lo, hi, n, dtype=torch.float64)
+    y, auto = slopes(key, x, alpha)
+    analytic = activations.get(key).derivative(x, _alpha(key, alpha))
+    return {
+        "x": x.numpy(),
+        "f": y.numpy(),
+        "slope": analytic.numpy(),
+        "gap": float((analytic - auto).abs().max()),
+    }
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A point where f' jumps: its one-sided limits, and what autograd returns there."""
+
+    x: float
+    left: float
+    right: float
+    autograd: float
+
+
+def kinks(key: str, alpha: float | None = None, lo: float = -10.0, hi: float = 10.0) -> list[Kink]:
+    """Where f is not differentiable in [lo, hi]: the hand-written f' just left and just right
+    of each multiple of 1/1024 differ by more than 1e-6 (a smooth f' moves far less in 2e-12).
+
+    Every kink of the functions here (0 for the ReLU family, +-3 for Hardswish) is such a
+    multiple; ELU's at 0 exists only for alpha != 1.
+    """
+    k = torch.arange(math.ceil(lo / KINK_GRID), math.floor(hi / KINK_GRID) + 1)
+    x = k.to(torch.float64) * KINK_GRID
+    d = activations.get(key).derivative
+    a = _alpha(key, alpha)
+    left, right = d(x - 1e-12, a), d(x + 1e-12, a)
+    found = ((left - right).abs() > 1e-6).nonzero().flatten().tolist()
+    if not found:
+        return []
+    at = x[found]
+    auto = slopes(key, at, alpha)[1]
+    return [
+        Kink(float(at[i]), float(left[j]), float(right[j]), float(auto[i]))
+        for i, j in enumerate(found)
+    ]
+
+
+# ---- where the usual tables and the measurements part ways ------------------------------------
+ZERO_MEAN = 0.05  # |E f(Z)| below this reads as zero-centred
+FLAT_CLAIM = 0.3  # a side flat over this share of its 10 units is not "non-saturating"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A claim of the usual comparison table set against the measurement, and which holds."""
+
+    activation: str
+    claim: str
+    measured: str
+    verdict: str
+
+
+def checks(p: Properties) -> list[Check]:
+    """The subject's claims about `p`'s activation that its measurements contradict or qualify.
+
+    Only activations from the subject's table carry its claims; the others are described by
+    the registry alone.
+    """
+    entry = activations.get(p.activation)
+    if not entry.in_subject:
+        return []
+    out = []
+    claimed = entry.table_range or entry.range_latex
+    if claimed.startswith(r"(-\infty") and math.isfinite(p.min_value):
+        where = f" at x = {p.argmin:.4f}" if p.argmin is not None else ""
+        out.append(
+            Check(
+                p.activation,
+                "range (-inf, inf): unbounded below",
+                f"least value {p.min_value:.4f}{where}",
+                "The measurement: it is bounded below, however negative the input.",
+            )
+        )
+    centred = abs(p.mean_out) < ZERO_MEAN
+    if entry.zero_centred != "no" and not centred:
+        out.append(
+            Check(
+                p.activation,
+                "zero-centred" if entry.zero_centred == "yes" else "roughly zero-centred",
+                f"mean output {p.mean_out:.3f} for standard-normal input (ReLU: 0.399)",
+                "Both, loosely: the negative side pulls the mean towards 0, but not to 0.",
+            )
+        )
+    if entry.zero_centred == "no" and centred:
+        out.append(
+            Check(
+                p.activation,
+                "not zero-centred",
+                f"mean output {p.mean_out:.3f} for standard-normal input",
+                "The measurement: it is zero-centred.",
+            )
+        )
+    for side, span, share, kind in (
+        ("negative", f"[-{SIDE:g}, 0)", p.flat_share_neg, p.flat_kind_neg),
+        ("positive", f"(0, {SIDE:g}]", p.flat_share_pos, p.flat_kind_pos),
+    ):
+        if entry.saturates == "no" and share >= FLAT_CLAIM:
+            exact = kind == "exactly 0"
+            out.append(
+                Check(
+                    p.activation,
+                    "does not saturate",
+                    f"|f'| < {FLAT_SLOPE:g} on {share:.0%} of {span}",
+                    "The measurement, and worse: that side is exactly flat, so a unit kept "
+                    "there gets no gradient at all (a dead unit), rather than a small one."
+                    if exact
+                    else f"The measurement: its {side} side saturates, the slope tending to 0.",
+                )
+            )
+    return out

@@ -36,6 +36,7 @@ from playground.charts.base import (
 )
 from playground.charts.boundary import CONFIDENCE_OPACITY, boundary_chart, points_frame
 from playground.charts.curves import loss_chart, metric_chart
+from playground.charts.explorer import function_chart
 from playground.charts.health import PARTS, layer_share_chart
 from playground.charts.layers import HIST_KINDS, histogram_chart, layer_lines_chart
 
@@ -66,6 +67,7 @@ __all__ = [
     "WIDE",
     "boundary_chart",
     "depth_colors",
+    "function_chart",
     "downsample",
     "heatmap",
     "histogram_chart",

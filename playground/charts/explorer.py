@@ -1,0 +1,45 @@
+"""The Explorer's function plots: f(x) and f'(x) of several activations, one line each."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from playground.charts.base import CLASS_PALETTE, HEIGHT, INK, WIDE
+
+SERIES = "activation"
+
+
+def function_chart(frame: pd.DataFrame, column: str, title: str) -> alt.LayerChart:
+    """One line per activation of `frame[column]` over x, with the axes through 0 drawn.
+
+    `frame` has columns x, activation and `column`; activations keep the order they come in,
+    and their colours, so f and f' of one function share a colour across the two charts.
+    """
+    names = list(dict.fromkeys(frame[SERIES]))
+    colors = [CLASS_PALETTE[i % len(CLASS_PALETTE)] for i in range(len(names))]
+    lines = (
+        alt.Chart(frame)
+        .mark_line(strokeWidth=2, clip=True)
+        .encode(
+            x=alt.X("x:Q", title="x"),
+            y=alt.Y(f"{column}:Q", title=title),
+            color=alt.Color(
+                f"{SERIES}:N",
+                title=None,
+                scale=alt.Scale(domain=names, range=colors),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[
+                alt.Tooltip(f"{SERIES}:N"),
+                alt.Tooltip("x:Q", format=".3f"),
+                alt.Tooltip(f"{column}:Q", title=title, format=".4f"),
+            ],
+        )
+    )
+    zero = pd.DataFrame({"v": [0.0]})
+    axes = [
+        alt.Chart(zero).mark_rule(color=INK, opacity=0.35).encode(y="v:Q"),
+        alt.Chart(zero).mark_rule(color=INK, opacity=0.35).encode(x="v:Q"),
+    ]
+    return alt.layer(*axes, lines, title=title).properties(width=WIDE, height=HEIGHT + 60)

@@ -1,0 +1,105 @@
+"""The Explorer page under AppTest: its curves' data, the sheets, the table and the advice."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from apptools import ROOT
+from streamlit.testing.v1 import AppTest
+
+from playground import advice, properties
+from playground.config import RunConfig
+
+PAGE = "pages/2_explorer.py"
+
+
+def open_explorer(**state: object) -> AppTest:
+    """The Explorer through the app's navigation (its links name the other pages)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.switch_page(PAGE).run()
+
+
+@pytest.fixture(scope="module")
+def at() -> AppTest:
+    return open_explorer()
+
+
+def _chart_rows(at: AppTest, title: str) -> pd.DataFrame:
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec.get("title") == title:
+            frames = [pa.ipc.open_stream(d.data.data).read_all() for d in chart.proto.datasets]
+            return max(frames, key=len).to_pandas()  # the lines' rows, not the axes' one
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def test_the_curves_are_the_functions_and_their_slopes(at):
+    assert not at.exception
+    f, d = _chart_rows(at, "f(x)"), _chart_rows(at, "f'(x)")
+    assert set(f["activation"]) == {"ReLU", "Tanh", "Sigmoid"}
+    tanh = f[f["activation"] == "Tanh"]
+    assert np.allclose(tanh["f"], np.tanh(tanh["x"]))
+    slope = d[d["activation"] == "Sigmoid"]
+    s = 1 / (1 + np.exp(-slope["x"]))
+    assert np.allclose(slope["d"], s * (1 - s))
+    assert f["x"].min() == -5.0 and f["x"].max() == 5.0
+    caption = " ".join(c.value for c in at.caption)
+    assert "differs from it by at most" in caption
+
+
+def test_each_sheet_has_its_formula_and_kinks(at):
+    latex = [x.value for x in at.latex]
+    assert any(r"\mathrm{ReLU}(x) = \max(0, x)" in v for v in latex)
+    assert any(r"\tanh'(x) = 1 - \tanh^2(x)" in v for v in latex)
+    text = " ".join(m.value for m in at.markdown)
+    assert "Not differentiable at x = 0" in text and "PyTorch returns **0**" in text
+
+
+def test_the_table_sets_the_claims_beside_the_measurements(at):
+    (table,) = (df.value for df in at.dataframe)
+    relu = table[table["activation"] == "ReLU"].iloc[0]
+    assert relu["mean out"] == pytest.approx(1 / math.sqrt(2 * math.pi), abs=1e-4)
+    assert relu["min"] == "0" and relu["at x"] == "0" and relu["range"] == "[0, ∞)"
+    sigmoid = table[table["activation"] == "Sigmoid"].iloc[0]
+    assert sigmoid["at x"] == "never reached"
+    assert len(table) == len(properties.activations.HIDDEN_KEYS)
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Swish/SiLU**: the table says *range (-inf, inf): unbounded below*" in text
+    assert "least value -0.2785 at x = -1.2785. The measurement: it is bounded below" in text
+
+
+def test_changing_alpha_redraws_the_curve():
+    at = open_explorer(explore_keys=["leaky_relu"])
+    at.number_input(key="explore_alpha_leaky_relu").set_value(0.2).run()
+    rows = _chart_rows(at, "f(x)")
+    assert np.allclose(rows["f"], np.where(rows["x"] > 0, rows["x"], 0.2 * rows["x"]))
+    assert "Not differentiable at x = 0" in " ".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("place", advice.PLACES)
+@pytest.mark.parametrize("task", advice.TASKS)
+def test_every_recommendation_opens_a_valid_playground_setup(place, task):
+    rec = advice.recommend(place, task, 50)
+    kinds = {"depth": int, "width": int, "lr": float}
+    cfg = RunConfig(**{k: kinds.get(k, str)(v) for k, v in rec.settings.items()}).validate()
+    assert cfg.depth == 32 and cfg.task == task
+    if place == "hidden":
+        assert rec.choice == "silu"  # 40+ layers: Swish, as the subject advises
+        assert advice.recommend(place, task, 4).choice == "relu"
+    else:
+        assert rec.choice == {"binary": "bce_logits", "multiclass": "ce_logits"}.get(task, "mse")
+        assert "leave that activation out" in rec.rule
+
+
+def test_the_advisor_answers_and_links(at):
+    at.selectbox(key="advise_task").set_value("multiclass").run()
+    success = " ".join(s.value for s in at.success)
+    assert "ReLU" in success
+    assert "CrossEntropyLoss" in " ".join(m.value for m in at.markdown)
