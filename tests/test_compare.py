@@ -1,0 +1,119 @@
+"""The lock-step comparison engine against each model trained alone with torch.optim."""
+
+from __future__ import annotations
+
+import torch
+
+from playground import compare
+from playground.compare import Model, Stack
+from playground.data import DataConfig, make_dataset
+from playground.model import PAIRINGS, ModelSpec, build_model
+
+STEPS = 200
+
+
+def _data(name: str = "spiral"):
+    data = make_dataset(DataConfig(name=name, n_points=300, noise=0.1, train_ratio=0.5, seed=3))
+    x = torch.as_tensor(data.x_train, dtype=torch.float32)
+    if data.task == "multiclass":
+        y = torch.as_tensor(data.y_train, dtype=torch.long)
+    else:
+        y = torch.as_tensor(data.y_train, dtype=torch.float32).view(-1, 1)
+    return data, x, y
+
+
+def _alone(m: Model, data, x, y, width, depth, pairing, batches) -> list[float]:
+    """One model as the Playground trains it: an nn.Module and a torch.optim optimiser."""
+    spec = ModelSpec(
+        data.n_features,
+        data.n_classes if data.task == "multiclass" else 1,
+        width,
+        (m.activation,) * depth,
+        (m.alpha,) * depth,
+        m.init,
+        m.seed,
+        output=PAIRINGS[pairing].output,
+    )
+    net = build_model(spec)
+    params = list(net.parameters())
+    opt = {
+        "sgd": lambda: torch.optim.SGD(params, lr=m.lr),
+        "momentum": lambda: torch.optim.SGD(params, lr=m.lr, momentum=0.9),
+        "adam": lambda: torch.optim.Adam(params, lr=m.lr),
+        "rmsprop": lambda: torch.optim.RMSprop(params, lr=m.lr),
+    }[m.optimizer]()
+    loss_fn = PAIRINGS[pairing].loss()
+    out = []
+    for idx in batches:
+        loss = loss_fn(net(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out.append(float(loss.detach()))
+    return out
+
+
+def _check(models: list[Model], name: str = "spiral", width: int = 8, depth: int = 3):
+    data, x, y = _data(name)
+    pairing = {"binary": "bce_logits", "multiclass": "ce_logits"}.get(data.task, "mse")
+    batches = compare.batch_order(len(x), 10, STEPS, seed=7)
+    stack = compare.stack_for(data, models, width, depth, pairing)
+    together = torch.stack([stack.step(x[idx], y[idx]) for idx in batches])
+    for i, m in enumerate(models):
+        alone = torch.tensor(_alone(m, data, x, y, width, depth, pairing, batches))
+        rel = ((together[:, i] - alone).abs() / alone.abs().clamp(min=1e-6)).max()
+        assert float(rel) <= 1e-4, (m, float(rel))
+    return stack
+
+
+def test_seeds_of_one_activation_train_as_if_alone():
+    _check([Model("tanh", 0.0, "xavier", s, 0.03, "sgd") for s in range(4)])
+
+
+def test_mixed_activations_train_as_if_alone():
+    keys = ["relu", "tanh", "sigmoid", "leaky_relu", "elu", "silu", "gelu", "prelu"]
+    models = [
+        Model(
+            k,
+            0.25 if k == "prelu" else 0.01 if k == "leaky_relu" else 1.0 if k == "elu" else 0.0,
+            "he",
+            s,
+            0.03,
+            "sgd",
+        )
+        for k in keys
+        for s in (0, 1)
+    ]
+    _check(models)
+
+
+def test_learning_rates_and_optimisers_train_as_if_alone():
+    models = [
+        Model("relu", 0.0, "he", 0, lr, opt)
+        for opt, lr in (
+            ("sgd", 0.1),
+            ("momentum", 0.01),
+            ("adam", 0.003),
+            ("adam", 0.01),
+            ("rmsprop", 0.001),
+        )
+    ]
+    _check(models)
+
+
+def test_multiclass_and_regression_losses_are_per_model():
+    _check([Model("relu", 0.0, "he", s, 0.01, "adam") for s in range(3)], name="spiral3")
+    _check([Model("tanh", 0.0, "xavier", s, 0.01, "sgd") for s in range(3)], name="multigauss")
+
+
+def test_a_diverging_model_freezes_alone_with_its_reason():
+    data, x, y = _data()
+    models = [Model("relu", 0.0, "he", 0, 0.03, "sgd"), Model("relu", 0.0, "large", 0, 1e6, "sgd")]
+    stack = Stack(models, data.n_features, 1, 8, 3, "bce_logits")
+    batches = compare.batch_order(len(x), 10, 100, seed=7)
+    for idx in batches:
+        stack.step(x[idx], y[idx])
+    assert stack.active.tolist() == [True, False]
+    assert "loss became" in stack.reasons[1]
+    assert all(torch.isfinite(w[1]).all() for w in stack.weights)  # its last finite weights
+    assert torch.isfinite(stack.losses(x, y)[0])
