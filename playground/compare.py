@@ -59,6 +59,7 @@ class _Slice:
     key: str
     alpha: float = 0.0
     state: dict[str, torch.Tensor] = field(default_factory=dict)
+    module: nn.Module | None = None  # the activation, built once (not at every layer and step)
 
 
 def _runs(values: list, start: int = 0) -> list[tuple[int, int, object]]:
@@ -99,7 +100,10 @@ class Stack:
         nets = [self._build(m, n_in, n_out, width, depth) for m in models]
         self.weights, self.biases = self._stacked(nets)
         acts = [(m.activation, m.alpha) for m in models]
-        self._acts = [_Slice(a, b, k, al) for a, b, (k, al) in _runs(acts)]  # type: ignore[misc]
+        self._acts = [
+            _Slice(a, b, k, al, module=activations.get(k).module(al))  # type: ignore[misc]
+            for a, b, (k, al) in _runs(acts)
+        ]
         # PReLU's learnt slope, one per hidden layer and model (unused and untouched by every
         # model of another activation: its gradient there is exactly 0)
         self.slopes = [
@@ -112,6 +116,7 @@ class Stack:
         self.loss_fn = self.pairing.loss()
         self.loss_fn.reduction = "none"
         self.active = torch.ones(len(models), dtype=torch.bool, device=device)
+        self._all_active = True  # the common case, which needs no masking
         self.reasons: dict[int, str] = {}
         self.steps = 0
 
@@ -166,7 +171,8 @@ class Stack:
                 slope = self.slopes[layer][s.start : s.stop]
                 parts.append(torch.where(zs > 0, zs, slope * zs))
             else:
-                parts.append(activations.get(s.key).module(s.alpha)(zs))
+                assert s.module is not None
+                parts.append(s.module(zs))
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -192,17 +198,22 @@ class Stack:
         A model whose loss is not finite is frozen before its update, with its reason."""
         losses = self.losses(x, y)
         finite = torch.isfinite(losses.detach())
-        newly = (self.active & ~finite).nonzero().flatten().tolist()
-        for i in newly:
-            self.reasons[i] = f"loss became {float(losses[i]):g} at step {self.steps + 1}"
-        self.active &= finite
+        if not bool(finite.all()):
+            for i in (self.active & ~finite).nonzero().flatten().tolist():
+                self.reasons[i] = f"loss became {float(losses[i]):g} at step {self.steps + 1}"
+            self.active &= finite
+            self._all_active = False
         params = self.parameters()
         for p in params:
             p.grad = None
-        if bool(self.active.any()):
+        if self._all_active:
+            losses.sum().backward()
+        elif bool(self.active.any()):
             torch.where(self.active, losses, torch.zeros_like(losses)).sum().backward()
-            with torch.no_grad():
-                self._update(params)
+        else:
+            params = []
+        with torch.no_grad():
+            self._update(params)
         self.steps += 1
         return losses.detach()
 
@@ -210,13 +221,16 @@ class Stack:
     def _update(self, params: list[nn.Parameter]) -> None:
         t = self.steps + 1
         keep = self.active.view(-1, 1, 1)
+        whole = len(self._opts) == 1  # one optimiser for all: no slicing
         for p in params:
             if p.grad is None:
                 continue
             for s in self._opts:
                 a, b = s.start, s.stop
-                delta = self._delta(s, id(p), p.grad[a:b], t, a, b)
-                p[a:b] -= torch.where(keep[a:b], delta, torch.zeros_like(delta))
+                delta = self._delta(s, id(p), p.grad if whole else p.grad[a:b], t, a, b)
+                if not self._all_active:
+                    delta = torch.where(keep[a:b], delta, torch.zeros_like(delta))
+                (p if whole else p[a:b]).sub_(delta)
 
     def _delta(self, s: _Slice, key: int, g: torch.Tensor, t: int, a: int, b: int) -> torch.Tensor:
         """The step to subtract for the models a:b of slice s (its state for the parameter
