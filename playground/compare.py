@@ -197,10 +197,11 @@ class Stack:
 
         A model whose loss is not finite is frozen before its update, with its reason."""
         losses = self.losses(x, y)
-        finite = torch.isfinite(losses.detach())
+        seen = losses.detach()
+        finite = torch.isfinite(seen)
         if not bool(finite.all()):
             for i in (self.active & ~finite).nonzero().flatten().tolist():
-                self.reasons[i] = f"loss became {float(losses[i]):g} at step {self.steps + 1}"
+                self.reasons[i] = f"loss became {float(seen[i]):g} at step {self.steps + 1}"
             self.active &= finite
             self._all_active = False
         params = self.parameters()
@@ -215,7 +216,7 @@ class Stack:
         with torch.no_grad():
             self._update(params)
         self.steps += 1
-        return losses.detach()
+        return seen
 
     # ---- optimisers, written out per slice ----------------------------------------------------
     def _update(self, params: list[nn.Parameter]) -> None:
