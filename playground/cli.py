@@ -253,8 +253,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def _properties(args: argparse.Namespace) -> int:
     device, note = resolve_device(args.device)
-    if note:
-        raise ValueError(note.replace("training on the CPU instead", "use --device cpu"))
+    if note:  # a table measured elsewhere than asked would mislabel its figures
+        raise ValueError(f"--device {args.device} is not available here (use --device cpu)")
     records = [p.record() for p in properties.table(args.keys, device=str(device))]
     out = sys.stderr if args.json == "-" else sys.stdout
     print(f"measured on {device} (minimum and moments in float64, slopes in float32)", file=out)

@@ -30,7 +30,7 @@ from torch import nn
 
 from playground import activations
 from playground.data import Dataset
-from playground.model import MLP, PAIRINGS, ModelSpec, build_model
+from playground.model import MLP, PAIRINGS, ModelSpec, build_model, output_module
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
@@ -62,7 +62,7 @@ class _Slice:
     module: nn.Module | None = None  # the activation, built once (not at every layer and step)
 
 
-def _runs(values: list, start: int = 0) -> list[tuple[int, int, object]]:
+def _runs(values: list) -> list[tuple[int, int, object]]:
     """(start, stop, value) for each run of equal consecutive values."""
     out: list[tuple[int, int, object]] = []
     for i, v in enumerate(values):
@@ -70,7 +70,7 @@ def _runs(values: list, start: int = 0) -> list[tuple[int, int, object]]:
             out[-1] = (out[-1][0], i + 1, v)
         else:
             out.append((i, i + 1, v))
-    return [(a + start, b + start, v) for a, b, v in out]
+    return out
 
 
 class Stack:
@@ -112,7 +112,7 @@ class Stack:
         ]
         self._opts = [_Slice(a, b, str(k)) for a, b, k in _runs([m.optimizer for m in models])]
         self.lr = torch.tensor([m.lr for m in models], device=device).view(-1, 1, 1)
-        self.output = self._output()
+        self.output = output_module(self.pairing.output)
         self.loss_fn = self.pairing.loss()
         self.loss_fn.reduction = "none"
         self.active = torch.ones(len(models), dtype=torch.bool, device=device)
@@ -145,18 +145,6 @@ class Stack:
             weights.append(nn.Parameter(w.contiguous()))
             biases.append(nn.Parameter(b))
         return weights, biases
-
-    def _output(self) -> nn.Module:
-        """The pairing's output activation over the last dimension (the classes)."""
-        name = self.pairing.output
-        if name is None:
-            return nn.Identity()
-        return {
-            "sigmoid": nn.Sigmoid(),
-            "tanh": nn.Tanh(),
-            "softmax": nn.Softmax(dim=-1),
-            "log_softmax": nn.LogSoftmax(dim=-1),
-        }[name]
 
     def parameters(self) -> list[nn.Parameter]:
         return [*self.weights, *self.biases, *self.slopes]

@@ -168,6 +168,11 @@ _OUTPUTS: dict[str, Callable[[], nn.Module]] = {
 }
 
 
+def output_module(name: str | None) -> nn.Module:
+    """A pairing's output activation over the last dimension (the classes), or identity."""
+    return _OUTPUTS[name]() if name else nn.Identity()
+
+
 def default_pairing(task: str) -> str:
     return _DEFAULT_PAIRING[task]
 
@@ -237,7 +242,7 @@ def build_model(spec: ModelSpec) -> MLP:
     """Build the MLP and initialise it from `spec.seed` alone (never the global RNG)."""
     pairs = list(zip(spec.layer_keys, spec.alphas))
     hidden = [activations.get(k).module(a) for k, a in pairs]
-    head = _OUTPUTS[spec.output]() if spec.output else None
+    head = output_module(spec.output) if spec.output else None
     with torch.random.fork_rng(devices=[]):  # nn.Linear draws a throw-away init from global RNG
         model = MLP(spec.n_in, spec.n_out, spec.width, hidden, spec.batch_norm, head)
     slopes = [activations.get(k).negative_slope(a) for k, a in pairs]

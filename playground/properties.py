@@ -37,6 +37,7 @@ WINDOW = 10.0  # a minimum reached inside [-WINDOW, WINDOW] counts as reached
 FAR = 1e6  # where the limit of f at -infinity is read, in float64
 COST_ELEMENTS = 1_000_000
 COST_REPEATS = 15
+KINK_GRID = 1 / 1024  # candidate kinks: every multiple of this (0 and +-3 included, exactly)
 _GRID = 200_001  # points on [-12, 12] for the normal integrals: the kinks land on grid points
 
 
@@ -93,10 +94,9 @@ def slopes(
 
 
 def derivative_error(key: str, lo: float, hi: float, alpha: float | None = None) -> float:
-    """Largest |analytic f' - autograd f'| over [lo, hi] in float64, kinks included."""
-    x = torch.linspace(lo, hi, 20_001, dtype=torch.float64)
-    x = torch.cat([x, torch.tensor([0.0, -3.0, 3.0], dtype=torch.float64)])  # every kink
-    x = x[(x >= lo) & (x <= hi)]
+    """Largest |analytic f' - autograd f'| over [lo, hi] in float64, on the grid `kinks`
+    searches, so every kink is among the points."""
+    x = _kink_grid(lo, hi)
     _, auto = slopes(key, x, alpha)
     analytic = activations.get(key).derivative(x, _alpha(key, alpha))
     return float((analytic - auto).abs().max())
@@ -274,7 +274,6 @@ def table(
 
 
 # ---- the Explorer's curves --------------------------------------------------------------------
-KINK_GRID = 1 / 1024  # candidate kinks: every multiple of this (0 and +-3 included, exactly)
 
 
 def curve(key: str, lo: float, hi: float, alpha: float | None = None, n: int = 401) -> dict:
@@ -289,6 +288,12 @@ def curve(key: str, lo: float, hi: float, alpha: float | None = None, n: int = 4
         "slope": analytic.numpy(),
         "gap": float((analytic - auto).abs().max()),
     }
+
+
+def _kink_grid(lo: float, hi: float) -> torch.Tensor:
+    """Every multiple of KINK_GRID in [lo, hi], exactly, in float64."""
+    k = torch.arange(math.ceil(lo / KINK_GRID), math.floor(hi / KINK_GRID) + 1)
+    return k.to(torch.float64) * KINK_GRID
 
 
 @dataclass(frozen=True)
@@ -308,8 +313,7 @@ def kinks(key: str, alpha: float | None = None, lo: float = -10.0, hi: float = 1
     Every kink of the functions here (0 for the ReLU family, +-3 for Hardswish) is such a
     multiple; ELU's at 0 exists only for alpha != 1.
     """
-    k = torch.arange(math.ceil(lo / KINK_GRID), math.floor(hi / KINK_GRID) + 1)
-    x = k.to(torch.float64) * KINK_GRID
+    x = _kink_grid(lo, hi)
     d = activations.get(key).derivative
     a = _alpha(key, alpha)
     left, right = d(x - 1e-12, a), d(x + 1e-12, a)
