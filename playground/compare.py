@@ -16,6 +16,10 @@ models. Each model keeps what makes it itself:
 - its fate: a model whose loss stops being finite freezes at its last finite weights with
   its reason, and the others go on.
 
+Batch norm, when on, normalises each model's pre-activations over the batch on its own
+(statistics per model and unit, running averages kept for inference as `nn.BatchNorm1d` does);
+models with and without it differ in shape, so a comparison puts them in separate stacks.
+
 Losses are per model (`reduction="none"`, then a mean over the batch), and the step minimises
 their sum: models share no parameter, so each one's gradient is that of its own loss.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -36,6 +41,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
 RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8  # torch.optim.RMSprop's defaults
 MOMENTUM = 0.9  # the Playground's "momentum" optimiser: SGD with momentum 0.9
+BN_MOMENTUM, BN_EPS = 0.1, 1e-5  # nn.BatchNorm1d's defaults
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,9 @@ class Stack:
         depth: int,
         pairing: str,
         device: torch.device | str = "cpu",
+        batch_norm: bool = False,
+        l1: float = 0.0,
+        l2: float = 0.0,
     ) -> None:
         if not models:
             raise ValueError("a comparison needs at least one model")
@@ -97,8 +106,11 @@ class Stack:
         self.models = models
         self.pairing = PAIRINGS[pairing]
         self.device = torch.device(device)
+        self.batch_norm, self.l1, self.l2 = batch_norm, l1, l2
+        self.training = True  # batch statistics (batch norm) while training, running ones after
         nets = [self._build(m, n_in, n_out, width, depth) for m in models]
         self.weights, self.biases = self._stacked(nets)
+        self.norms = self._stacked_norms(nets) if batch_norm else []
         acts = [(m.activation, m.alpha) for m in models]
         self._acts = [
             _Slice(a, b, k, al, module=activations.get(k).module(al))  # type: ignore[misc]
@@ -130,6 +142,7 @@ class Stack:
             alphas=(m.alpha,) * depth,
             init=m.init,
             seed=m.seed,
+            batch_norm=self.batch_norm,
             output=self.pairing.output,
         )
         return build_model(spec)
@@ -146,8 +159,29 @@ class Stack:
             biases.append(nn.Parameter(b))
         return weights, biases
 
+    def _stacked_norms(self, nets: list[MLP]) -> list[dict[str, torch.Tensor]]:
+        """Per hidden layer, the models' batch-norm scale and shift (parameters) and running
+        mean and variance (buffers), each (models, 1, width)."""
+        out = []
+        for i in range(len(nets[0].linears)):
+            bns = [n.norms[i] for n in nets]  # type: ignore[index]
+
+            def stack(name: str, bns: list = bns) -> torch.Tensor:
+                return torch.stack([getattr(bn, name).detach()[None] for bn in bns]).to(self.device)
+
+            out.append(
+                {
+                    "weight": nn.Parameter(stack("weight")),
+                    "bias": nn.Parameter(stack("bias")),
+                    "mean": stack("running_mean"),
+                    "var": stack("running_var"),
+                }
+            )
+        return out
+
     def parameters(self) -> list[nn.Parameter]:
-        return [*self.weights, *self.biases, *self.slopes]
+        norms = [n[k] for n in self.norms for k in ("weight", "bias")]
+        return [*self.weights, *self.biases, *self.slopes, *norms]  # type: ignore[list-item]
 
     # ---- the computation --------------------------------------------------------------------
     def _activate(self, z: torch.Tensor, layer: int) -> torch.Tensor:
@@ -163,16 +197,39 @@ class Stack:
                 parts.append(s.module(zs))
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
+    def _normalise(self, z: torch.Tensor, layer: int) -> torch.Tensor:
+        """Batch norm of each model's (batch, width) block, as nn.BatchNorm1d computes it."""
+        bn = self.norms[layer]
+        if self.training:
+            mean, var = z.mean(1, keepdim=True), z.var(1, keepdim=True, unbiased=False)
+            with torch.no_grad():
+                n = z.shape[1]
+                bn["mean"].lerp_(mean, BN_MOMENTUM)
+                bn["var"].lerp_(var * (n / max(n - 1, 1)), BN_MOMENTUM)
+        else:
+            mean, var = bn["mean"], bn["var"]
+        return (z - mean) * torch.rsqrt(var + BN_EPS) * bn["weight"] + bn["bias"]
+
+    def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every hidden layer's output, (models, batch, width) each, then the network's output."""
+        h = x.expand(len(self.models), *x.shape)
+        out = []
+        for i, (w, b) in enumerate(zip(self.weights[:-1], self.biases[:-1], strict=True)):
+            z = torch.baddbmm(b, h, w)
+            h = self._activate(self._normalise(z, i) if self.norms else z, i)
+            out.append(h)
+        return [*out, self.output(torch.baddbmm(self.biases[-1], h, self.weights[-1]))]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Every model's output for the same inputs: (models, batch, outputs)."""
-        h = x.expand(len(self.models), *x.shape)
-        for i, (w, b) in enumerate(zip(self.weights[:-1], self.biases[:-1], strict=True)):
-            h = self._activate(torch.baddbmm(b, h, w), i)
-        return self.output(torch.baddbmm(self.biases[-1], h, self.weights[-1]))
+        return self.hidden(x)[-1]
 
     def losses(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Each model's mean loss on (x, y): shape (models,)."""
-        out = self.forward(x)
+        return self.loss_of(self.forward(x), y)
+
+    def loss_of(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Each model's mean loss for outputs `out` (models, batch, outputs) against y."""
         m, b, c = out.shape
         if self.pairing.task == "multiclass":
             per = self.loss_fn(out.reshape(m * b, c), y.repeat(m)).view(m, b)
@@ -186,6 +243,8 @@ class Stack:
         A model whose loss is not finite is frozen before its update, with its reason."""
         losses = self.losses(x, y)
         seen = losses.detach()
+        if self.l1 > 0:  # on weights only, as the Playground's run adds it
+            losses = losses + self.l1 * sum(w.abs().sum((1, 2)) for w in self.weights)
         finite = torch.isfinite(seen)
         if not bool(finite.all()):
             for i in (self.active & ~finite).nonzero().flatten().tolist():
@@ -211,9 +270,12 @@ class Stack:
         t = self.steps + 1
         keep = self.active.view(-1, 1, 1)
         whole = len(self._opts) == 1  # one optimiser for all: no slicing
+        weights = {id(w) for w in self.weights}
         for p in params:
             if p.grad is None:
                 continue
+            if self.l2 > 0 and id(p) in weights:  # torch.optim's weight_decay: on the gradient
+                p.grad.add_(p, alpha=self.l2)
             for s in self._opts:
                 a, b = s.start, s.stop
                 delta = self._delta(s, id(p), p.grad if whole else p.grad[a:b], t, a, b)
@@ -257,7 +319,9 @@ def batch_order(n: int, batch_size: int, steps: int, seed: int) -> list[torch.Te
     return out[:steps]
 
 
-def stack_for(data: Dataset, models: list[Model], width: int, depth: int, pairing: str) -> Stack:
+def stack_for(
+    data: Dataset, models: list[Model], width: int, depth: int, pairing: str, **options: Any
+) -> Stack:
     """A stack shaped for `data`: its features in, one output (or one per class) out."""
     n_out = data.n_classes if data.task == "multiclass" else 1
-    return Stack(models, data.n_features, n_out, width, depth, pairing)
+    return Stack(models, data.n_features, n_out, width, depth, pairing, **options)

@@ -22,7 +22,7 @@ def _data(name: str = "spiral"):
     return data, x, y
 
 
-def _alone(m: Model, data, x, y, width, depth, pairing, batches) -> list[float]:
+def _alone(m: Model, data, x, y, width, depth, pairing, batches, bn=False, l1=0.0, l2=0.0):
     """One model as the Playground trains it: an nn.Module and a torch.optim optimiser."""
     spec = ModelSpec(
         data.n_features,
@@ -32,10 +32,13 @@ def _alone(m: Model, data, x, y, width, depth, pairing, batches) -> list[float]:
         (m.alpha,) * depth,
         m.init,
         m.seed,
+        batch_norm=bn,
         output=PAIRINGS[pairing].output,
     )
     net = build_model(spec)
-    params = list(net.parameters())
+    weights = [lin.weight for lin in [*net.linears, net.head]]
+    others = [p for p in net.parameters() if all(p is not w for w in weights)]
+    params = [{"params": weights, "weight_decay": l2}, {"params": others}]
     opt = {
         "sgd": lambda: torch.optim.SGD(params, lr=m.lr),
         "momentum": lambda: torch.optim.SGD(params, lr=m.lr, momentum=0.9),
@@ -46,24 +49,37 @@ def _alone(m: Model, data, x, y, width, depth, pairing, batches) -> list[float]:
     out = []
     for idx in batches:
         loss = loss_fn(net(x[idx]), y[idx])
+        penalty = l1 * sum(w.abs().sum() for w in weights) if l1 else 0.0
         opt.zero_grad()
-        loss.backward()
+        (loss + penalty).backward()
         opt.step()
         out.append(float(loss.detach()))
+    net.eval()
+    with torch.no_grad():
+        out.append(float(loss_fn(net(x), y)))  # inference: batch norm's running statistics
     return out
 
 
-def _check(models: list[Model], name: str = "spiral", width: int = 8, depth: int = 3):
+def _check(models: list[Model], name: str = "spiral", width: int = 8, depth: int = 3, **opts):
     data, x, y = _data(name)
     pairing = {"binary": "bce_logits", "multiclass": "ce_logits"}.get(data.task, "mse")
     batches = compare.batch_order(len(x), 10, STEPS, seed=7)
-    stack = compare.stack_for(data, models, width, depth, pairing)
-    together = torch.stack([stack.step(x[idx], y[idx]) for idx in batches])
+    stack = compare.stack_for(data, models, width, depth, pairing, **opts)
+    together = [stack.step(x[idx], y[idx]) for idx in batches]
+    stack.training = False
+    with torch.no_grad():
+        together = torch.stack([*together, stack.losses(x, y)])
+    bn = opts.get("batch_norm", False)
     for i, m in enumerate(models):
-        alone = torch.tensor(_alone(m, data, x, y, width, depth, pairing, batches))
+        alone = _alone(m, data, x, y, width, depth, pairing, batches, bn, *_penalties(opts))
+        alone = torch.tensor(alone)
         rel = ((together[:, i] - alone).abs() / alone.abs().clamp(min=1e-6)).max()
         assert float(rel) <= 1e-4, (m, float(rel))
     return stack
+
+
+def _penalties(opts: dict) -> tuple[float, float]:
+    return opts.get("l1", 0.0), opts.get("l2", 0.0)
 
 
 def test_seeds_of_one_activation_train_as_if_alone():
@@ -99,6 +115,15 @@ def test_learning_rates_and_optimisers_train_as_if_alone():
         )
     ]
     _check(models)
+
+
+def test_batch_norm_and_penalties_train_as_if_alone():
+    """Batch statistics per model while training, running statistics at inference; L1 and
+    L2 on the weights as the Playground's run applies them."""
+    models = [Model(k, 0.0, "he", s, 0.03, o) for k, o in (("relu", "sgd"), ("tanh", "adam"))
+              for s in (0, 1)]  # fmt: skip
+    _check(models, batch_norm=True)
+    _check(models, l1=1e-3, l2=1e-2)
 
 
 def test_multiclass_and_regression_losses_are_per_model():
