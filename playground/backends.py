@@ -33,8 +33,9 @@ import pandas as pd
 import torch
 
 from playground import allocator, configure_torch, runner
+from playground.comparison import CompareConfig, CompareTrainer
 from playground.config import RunConfig
-from playground.runner import Cursor, RunInfo, Slots, Snapshot, Trainer
+from playground.runner import Cursor, RunInfo, Slots, Snapshot, Trainer, Worker
 
 BACKENDS = ("thread", "ray")
 NAMESPACE = "activation-playground"
@@ -71,6 +72,7 @@ class Settings:
     backend: str = "thread"
     max_trainers: int = 4
     ray_address: str | None = None
+    max_models: int = runner.MAX_MODELS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -80,10 +82,23 @@ class Settings:
             raise ValueError(
                 f"PLAYGROUND_BACKEND={backend!r} is not a backend: use one of {BACKENDS}"
             )
-        limit = env.get("PLAYGROUND_MAX_TRAINERS", "4")
-        if not limit.isdigit() or int(limit) < 1:
-            raise ValueError(f"PLAYGROUND_MAX_TRAINERS={limit!r} must be a whole number >= 1")
-        return cls(backend, int(limit), env.get("PLAYGROUND_RAY_ADDRESS") or None)
+        limit = _count(env, "PLAYGROUND_MAX_TRAINERS", "4")
+        models = _count(env, "PLAYGROUND_MAX_MODELS", str(runner.MAX_MODELS))
+        return cls(backend, limit, env.get("PLAYGROUND_RAY_ADDRESS") or None, models)
+
+
+def _count(env: dict[str, str], name: str, default: str) -> int:
+    text = env.get(name, default)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name}={text!r} must be a whole number >= 1")
+    return int(text)
+
+
+def trainer_for(cfg: Any, boundary_resolution: int, slots: runner.SlotKeeper) -> Worker:
+    """The trainer for a config: a comparison's for a `CompareConfig`, else the Playground's."""
+    if isinstance(cfg, CompareConfig):
+        return CompareTrainer(cfg, slots=slots)
+    return Trainer(cfg, boundary_resolution, slots=slots)
 
 
 class ThreadBackend:
@@ -99,8 +114,10 @@ class ThreadBackend:
     def limit(self) -> int:
         return self.slots.limit
 
-    def trainer(self, cfg: RunConfig, boundary_resolution: int = 40) -> TrainerHandle:
-        return Trainer(cfg, boundary_resolution, slots=self.slots)
+    def trainer(
+        self, cfg: RunConfig | CompareConfig, boundary_resolution: int = 40
+    ) -> TrainerHandle:
+        return trainer_for(cfg, boundary_resolution, self.slots)
 
     def running(self) -> int:
         return self.slots.count()
@@ -146,11 +163,15 @@ class RayBackend:
     where = "this class's Ray cluster"
 
     def __init__(
-        self, limit: int, address: str | None = None, slots_name: str = SLOTS_ACTOR
+        self,
+        limit: int,
+        address: str | None = None,
+        slots_name: str = SLOTS_ACTOR,
+        max_models: int = runner.MAX_MODELS,
     ) -> None:
-        _on_driver(self._start, limit, address, slots_name)
+        _on_driver(self._start, limit, address, slots_name, max_models)
 
-    def _start(self, limit: int, address: str | None, slots_name: str) -> None:
+    def _start(self, limit: int, address: str | None, slots_name: str, max_models: int) -> None:
         import ray
 
         if not ray.is_initialized():
@@ -158,14 +179,16 @@ class RayBackend:
         self._slots = (
             ray.remote(num_cpus=0)(_SlotsActor)
             .options(name=slots_name, get_if_exists=True, lifetime="detached")
-            .remote(limit)
+            .remote(limit, max_models)
         )
         self.limit = ray.get(self._slots.limit_of.remote())
         # threaded: a Pause runs at once rather than behind a poll's histograms (a Trainer
         # takes calls from several threads, as the thread backend's pages make them)
         self._actor = ray.remote(num_cpus=0, max_concurrency=4)(_TrainerActor)
 
-    def trainer(self, cfg: RunConfig, boundary_resolution: int = 40) -> TrainerHandle:
+    def trainer(
+        self, cfg: RunConfig | CompareConfig, boundary_resolution: int = 40
+    ) -> TrainerHandle:
         actor = _on_driver(self._actor.remote, cfg, boundary_resolution, self._slots)
         return RayTrainer(actor, cfg)
 
@@ -188,10 +211,10 @@ class _ClusterSlots:
     def __init__(self, actor: Any, limit: int) -> None:
         self._actor, self.limit = actor, limit
 
-    def take(self, key: str) -> bool:
+    def take(self, key: str, models: int = 1) -> bool:
         import ray
 
-        return ray.get(self._actor.take.remote(key))
+        return ray.get(self._actor.take.remote(key, models))
 
     def release(self, key: str) -> None:
         """Sent, not awaited: the trainer releases under its lock, where a Pause waited for
@@ -213,7 +236,7 @@ class _TrainerActor:
 
         configure_torch()
         slots = _ClusterSlots(slots_actor, ray.get(slots_actor.limit_of.remote()))
-        self.trainer = Trainer(cfg, boundary_resolution, slots=slots)
+        self.trainer = trainer_for(cfg, boundary_resolution, slots)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, tuple[bool, bool]]:
         """The command's result, and whether the trainer then plays and waits in the queue:
@@ -310,7 +333,9 @@ class RayTrainer:
                 return dataclasses.replace(
                     snap, info=self.info, probes=self._probes, layers=self._layers
                 )
-            self.info, self._probes, self._layers = snap.info, snap.probes, snap.layers
+            self.info = snap.info
+            if isinstance(snap, Snapshot):  # a comparison's snapshot is always whole
+                self._probes, self._layers = snap.probes, snap.layers
             return snap
 
     def close(self) -> None:
@@ -342,7 +367,9 @@ def default() -> ThreadBackend | RayBackend:
             allocator.Trimmer().start()
             settings = Settings.from_env()
             if settings.backend == "ray":
-                _default = RayBackend(settings.max_trainers, settings.ray_address)
+                _default = RayBackend(
+                    settings.max_trainers, settings.ray_address, max_models=settings.max_models
+                )
             else:
-                _default = ThreadBackend(Slots(settings.max_trainers))
+                _default = ThreadBackend(Slots(settings.max_trainers, settings.max_models))
         return _default

@@ -210,19 +210,34 @@ class Stack:
             mean, var = bn["mean"], bn["var"]
         return (z - mean) * torch.rsqrt(var + BN_EPS) * bn["weight"] + bn["bias"]
 
-    def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Every hidden layer's output, (models, batch, width) each, then the network's output."""
+    def layers(
+        self, x: torch.Tensor
+    ) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor]:
+        """Each hidden layer's (pre-activation, output), (models, batch, width) each, and the
+        network's output: what a probe measures dead units on."""
         h = x.expand(len(self.models), *x.shape)
-        out = []
+        hidden = []
         for i, (w, b) in enumerate(zip(self.weights[:-1], self.biases[:-1], strict=True)):
             z = torch.baddbmm(b, h, w)
-            h = self._activate(self._normalise(z, i) if self.norms else z, i)
-            out.append(h)
-        return [*out, self.output(torch.baddbmm(self.biases[-1], h, self.weights[-1]))]
+            z = self._normalise(z, i) if self.norms else z
+            h = self._activate(z, i)
+            hidden.append((z, h))
+        return hidden, self.output(torch.baddbmm(self.biases[-1], h, self.weights[-1]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Every model's output for the same inputs: (models, batch, outputs)."""
-        return self.hidden(x)[-1]
+        return self.layers(x)[1]
+
+    def slices(self) -> list[tuple[int, int, str, float]]:
+        """(start, stop, activation, alpha) of each run of models sharing an activation."""
+        return [(s.start, s.stop, s.key, s.alpha) for s in self._acts]
+
+    def grad_norms(self) -> torch.Tensor:
+        """Each model's gradient norm over all its parameters, from the last step: (models,)."""
+        squares = [p.grad.pow(2).flatten(1).sum(1) for p in self.parameters() if p.grad is not None]
+        if not squares:
+            return torch.full((len(self.models),), float("nan"), device=self.device)
+        return torch.stack(squares).sum(0).sqrt()
 
     def losses(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Each model's mean loss on (x, y): shape (models,)."""

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from playground.comparison import CompareConfig
 from playground.config import RunConfig
 from playground.data import DATASETS
 
@@ -23,6 +24,7 @@ BACKWARD = 3  # a training step costs about 3 forward passes: forward, and twice
 ENV = {  # setting -> environment variable
     "max_network_madds": "PLAYGROUND_MAX_NETWORK_MADDS",
     "max_step_madds": "PLAYGROUND_MAX_STEP_MADDS",
+    "max_compare_models": "PLAYGROUND_MAX_COMPARE_MODELS",
 }
 
 
@@ -35,6 +37,8 @@ class HostLimits:
     max_network_madds: int = 1_000_000
     # per training step (the batch through the network, forward and back)
     max_step_madds: int = 300_000_000
+    # models in one comparison (variants x seeds): 8 activations x 4 seeds
+    max_compare_models: int = 32
 
     @classmethod
     def from_settings(cls, env: Mapping[str, str], secrets: Mapping[str, Any]) -> HostLimits:
@@ -66,8 +70,32 @@ def network_madds(cfg: RunConfig) -> int:
     return n_in * cfg.width + (cfg.depth - 1) * cfg.width**2 + cfg.width * n_out
 
 
-def over(cfg: RunConfig, limits: HostLimits) -> list[tuple[str, str]]:
-    """Why this host will not train `cfg`, as (setting key, message): empty when it will."""
+def over(cfg: RunConfig | CompareConfig, limits: HostLimits) -> list[tuple[str, str]]:
+    """Why this host will not train `cfg`, as (setting key, message): empty when it will.
+
+    A comparison counts its models: V variants x S seeds against `max_compare_models`, and
+    its step is every model's step."""
+    if isinstance(cfg, CompareConfig):
+        return _over_comparison(cfg, limits)
+    return _over_run(cfg, limits, models=1)
+
+
+def _over_comparison(cfg: CompareConfig, limits: HostLimits) -> list[tuple[str, str]]:
+    n = cfg.n_models
+    if n > limits.max_compare_models:
+        return [
+            (
+                "seeds",
+                f"{len(cfg.values)} variants x {cfg.seeds} seeds is {n} models, over this "
+                f"server's limit of {limits.max_compare_models} models in one comparison. Use "
+                "fewer values or seeds",
+            )
+        ]
+    found = [p for v in cfg.values for p in _over_run(cfg.variant(v), limits, models=n)]
+    return list(dict.fromkeys(found))  # variants of one shape cost the same: said once
+
+
+def _over_run(cfg: RunConfig, limits: HostLimits, models: int) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     per_point = network_madds(cfg)
     shape = f"{cfg.depth} x {cfg.width}"
@@ -81,12 +109,13 @@ def over(cfg: RunConfig, limits: HostLimits) -> list[tuple[str, str]]:
                 "fewer or narrower layers",
             )
         )
-    per_step = BACKWARD * per_point * cfg.batch_size
+    per_step = BACKWARD * per_point * cfg.batch_size * models
     if per_step > limits.max_step_madds:
+        networks = f"{models} {shape} networks" if models > 1 else f"a {shape} network"
         out.append(
             (
                 "batch_size",
-                f"a step at batch {cfg.batch_size} through a {shape} network takes about "
+                f"a step at batch {cfg.batch_size} through {networks} takes about "
                 f"{_short(per_step)} multiply-adds, over this server's limit of "
                 f"{_short(limits.max_step_madds)} a step. Use a smaller batch or network",
             )

@@ -128,7 +128,7 @@ def _groups(specs: list[LayerSpec]) -> dict[LayerSpec, list[int]]:
     return groups
 
 
-def _dead_units(
+def dead_units(
     act: activations.Activation,
     alpha: float,
     z: torch.Tensor,
@@ -164,7 +164,7 @@ def _unit_flags(
         act = spec.act
         one_sided = act.saturation_side == "negative" and math.isfinite(act.tail_below)
         top = z.amax(1) if act.dead_rule == "negative" or one_sided else None
-        mask = _dead_units(act, spec.alpha, z, a, top)
+        mask = dead_units(act, spec.alpha, z, a, top)
         if mask is not None:
             dead = mask if whole else dead.index_copy(0, _index(idx, pre.device), mask)
         if act.saturation_side is not None:

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ QUEUE_TRY_S = 0.25  # how often a queued trainer asks for a freed slot
 # hook never fired. Pages stop their trainer on disconnect (ui.session); a short heartbeat
 # mistook a busy server's slow polls for a closed tab and paused open ones.
 HEARTBEAT_S = 120.0
+MAX_MODELS = 64  # models training at once on one host by default: two 8 x 4 comparisons
 VISUALS = frozenset({"boundary", "histograms"})  # what `Trainer.snapshot` can add for a page
 
 DIVERGED_NOTE = (
@@ -51,7 +52,7 @@ class SlotKeeper(Protocol):
 
     limit: int
 
-    def take(self, key: str) -> bool: ...
+    def take(self, key: str, models: int = 1) -> bool: ...
     def release(self, key: str) -> None: ...
     def place(self, key: str) -> int | None: ...
 
@@ -59,28 +60,32 @@ class SlotKeeper(Protocol):
 class Slots:
     """How many trainers may train at once, which do, and who waits for a turn, in order.
 
-    A Play beyond the limit joins the queue; a freed slot goes to the queue's first, which
-    takes it on its next try (see `Trainer._loop`). This one counts the trainers of one
-    process (the `thread` backend's server); the `ray` backend hands its trainers a
-    `SlotKeeper` that counts them across the cluster (see `playground.backends`).
+    The cap counts trainers (`limit`) and the models they train (`max_models`): a
+    Playground run is one model, a comparison of V variants x S seeds is V x S, so a class
+    comparing 8 x 4 cannot crowd out every other session by pressing one Play. A Play beyond
+    either cap joins the queue; a freed slot goes to the queue's first, which takes it on its
+    next try (see `Trainer._loop`). This one counts the trainers of one process (the `thread`
+    backend's server); the `ray` backend hands its trainers a `SlotKeeper` that counts them
+    across the cluster (see `playground.backends`).
     """
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+    def __init__(self, limit: int, max_models: int = MAX_MODELS) -> None:
+        self.limit, self.max_models = limit, max_models
         self._lock = threading.Lock()
-        self._running: set[str] = set()
+        self._running: dict[str, int] = {}  # key -> models it trains
         self._queue: list[str] = []
 
-    def take(self, key: str) -> bool:
+    def take(self, key: str, models: int = 1) -> bool:
         """A slot for `key` if one is free and nobody waits ahead of it; else it queues."""
         with self._lock:
             if key in self._running:
                 return True
             ahead = self._queue.index(key) if key in self._queue else len(self._queue)
-            if len(self._running) < self.limit and ahead == 0:
+            fits = sum(self._running.values()) + models <= self.max_models
+            if len(self._running) < self.limit and fits and ahead == 0:
                 if self._queue:
                     self._queue.pop(0)
-                self._running.add(key)
+                self._running[key] = models
                 return True
             if key not in self._queue:
                 self._queue.append(key)
@@ -89,7 +94,7 @@ class Slots:
     def release(self, key: str) -> None:
         """Give up a slot, or a place in the queue."""
         with self._lock:
-            self._running.discard(key)
+            self._running.pop(key, None)
             if key in self._queue:
                 self._queue.remove(key)
 
@@ -101,6 +106,11 @@ class Slots:
     def count(self) -> int:
         with self._lock:
             return len(self._running)
+
+    def models(self) -> int:
+        """Models training now, over every trainer holding a slot."""
+        with self._lock:
+            return sum(self._running.values())
 
 
 class CommandLock:
@@ -224,16 +234,21 @@ class Snapshot:
         return self.info.task
 
 
-class Trainer:
-    """Owns a `Run` and the thread that trains it."""
+class Worker:
+    """The trainer contract: commands in, snapshots out, a thread that trains, the host's cap
+    and a heartbeat. What it trains comes from `_build`: a `Run` for the Playground's
+    `Trainer`, a comparison for `playground.comparison.CompareTrainer`.
+    """
+
+    diverged_note = DIVERGED_NOTE
 
     def __init__(
         self, cfg: RunConfig, boundary_resolution: int = 40, slots: SlotKeeper = LOCAL_SLOTS
     ) -> None:
-        self.run = Run(cfg)
+        self.run = self._build(cfg)
         self.slots = slots
         self._key = uuid.uuid4().hex
-        self.info = RunInfo.of(self.run)
+        self.info = self._info_of(self.run)
         self.boundary_resolution = boundary_resolution
         self._lock = CommandLock()
         self._wake = threading.Event()
@@ -245,6 +260,17 @@ class Trainer:
         self._rate = (time.monotonic(), 0, 0.0)  # (time, step, steps/s) of the last snapshot
         self._thread = threading.Thread(target=self._loop, name="trainer", daemon=True)
         self._thread.start()
+
+    def _build(self, cfg: Any) -> Any:
+        raise NotImplementedError
+
+    def _info_of(self, run: Any) -> Any:
+        raise NotImplementedError
+
+    @property
+    def models(self) -> int:
+        """Models this trainer trains: what it counts against the host's cap."""
+        return 1
 
     # ---- commands ---------------------------------------------------------------------------
     @property
@@ -263,9 +289,9 @@ class Trainer:
             if self._playing or self._closed:
                 return self._playing
             if self.run.diverged is not None:
-                self._message = DIVERGED_NOTE
+                self._message = self.diverged_note
                 return False
-            if not self.slots.take(self._key):
+            if not self.slots.take(self._key, self.models):
                 self._queued = True
                 return False
             self._playing = True
@@ -281,7 +307,7 @@ class Trainer:
         """Take `n` steps now (while paused) and probe at the last one."""
         with self._lock:
             if self.run.diverged is not None:
-                self._message = DIVERGED_NOTE
+                self._message = self.diverged_note
             elif not self._playing:
                 self.run.step(n, probe_at_end=True)
 
@@ -291,44 +317,12 @@ class Trainer:
             self.run.reset()
             self._message = None
 
-    def set_lr(self, lr: float) -> None:
+    def _rebuild(self, cfg: RunConfig) -> None:
+        run = self._build(cfg)  # built outside the lock: the old run keeps answering meanwhile
         with self._lock:
-            self.run.set_lr(lr)
-
-    def set_display(self, cfg: RunConfig) -> None:
-        """Adopt `cfg`'s display-only settings (they change what is drawn, not the run)."""
-        changes = {s.key: getattr(cfg, s.key) for s in SETTINGS if s.effect == "display"}
-        with self._lock:
-            self.run.cfg = self.run.cfg.replace(**changes)
-
-    def apply(self, cfg: RunConfig) -> str | None:
-        """Make the run match `cfg` (already validated); says what that took.
-
-        "rebuilt": the network was built afresh and is paused at step 0; "lr": the learning
-        rate changed mid-run; "display": only how the run is drawn changed; None: nothing.
-        """
-        current = self.run.cfg
-        if cfg.needs_rebuild(current):
-            run = Run(cfg)  # built outside the lock: the old run keeps answering meanwhile
-            with self._lock:
-                self._stop_playing()
-                self.run, self.info = run, RunInfo.of(run)
-                self._message = None
-            return "rebuilt"
-        if cfg.lr != current.lr:
-            self.set_lr(cfg.lr)
-            self.set_display(cfg)
-            return "lr"
-        if cfg != current:
-            self.set_display(cfg)
-            return "display"
-        return None
-
-    def export(self) -> tuple[str, dict[str, torch.Tensor], dict]:
-        """History CSV, weights and config, copied under the lock: downloads run on a thread."""
-        with self._lock:
-            self.run.flush()
-            return self.run.history.to_csv(), self.run.state_dict(), config_dict(self.run.cfg)
+            self._stop_playing()
+            self.run, self.info = run, self._info_of(run)
+            self._message = None
 
     def heartbeat(self) -> None:
         self._beat = time.monotonic()
@@ -368,45 +362,8 @@ class Trainer:
 
     def changes(
         self, visuals: bool | Collection[str] = True, since: Cursor | None = None
-    ) -> tuple[Snapshot, Cursor, bool]:
-        """A snapshot whose history holds only the probes after `since`, where it can.
-
-        Returns the snapshot, the cursor to ask with next time, and whether it is partial:
-        its `probes` and `layers` are then the new rows alone, to append to the reader's, and
-        its `info` is None (unchanged). After a rebuild, a reset, a rollback or a thinning of
-        the history (rows the reader holds are gone) it is whole again. So what a poll carries
-        stays the same size however long the run: this is what crosses a process boundary.
-        """
-        wanted = VISUALS if visuals is True else frozenset(visuals or ())
-        self.heartbeat()
-        with self._lock:
-            run = self.run
-            run.flush()
-            series = run.history.probes
-            same = since is not None and since.history == run.history.id
-            start = series.after(since.version, since.seq) if same else 0
-            partial = same and start > 0
-            cursor = Cursor(run.history.id, series.version, series.last_seq)
-            message, self._message = self._message, None
-            rate = self._speed()
-            snap = Snapshot(
-                info=None if partial else self.info,  # the reader has it: it travels once
-                cfg=run.cfg,
-                playing=self._playing,
-                step=run.step_count,
-                epoch=run.epoch,
-                steps_per_s=rate,
-                epochs_per_s=rate / run.steps_per_epoch,
-                latest=run.latest,
-                histograms=run.histograms() if "histograms" in wanted else None,
-                probes=series.frame(scalar_only=True, start=start),
-                layers=series.layer_frame(LAYER_CHART_KEYS, start=start),
-                boundary=run.boundary(self.boundary_resolution) if "boundary" in wanted else None,
-                divergence=run.diverged,
-                message=message,
-                queue_place=self.slots.place(self._key) if self._queued else None,
-            )
-            return snap, cursor, partial
+    ) -> tuple[Any, Cursor | None, bool]:
+        raise NotImplementedError
 
     def _speed(self) -> float:
         """Steps per second since the last reading at least 0.2 s ago. Caller holds the lock."""
@@ -454,7 +411,7 @@ class Trainer:
             if time.monotonic() - self._beat > HEARTBEAT_S:
                 self._message = "Left the queue: the page stopped asking for updates."
                 self._stop_playing()
-            elif self.slots.take(self._key):
+            elif self.slots.take(self._key, self.models):
                 self._queued, self._playing = False, True
                 self._message = "Your turn: a slot freed, and training started by itself."
 
@@ -462,3 +419,90 @@ class Trainer:
         """Stop training or waiting for a turn. Caller holds the lock."""
         self._playing = self._queued = False
         self.slots.release(self._key)
+
+
+class Trainer(Worker):
+    """Owns a `Run` and the thread that trains it: the Playground's trainer."""
+
+    def _build(self, cfg: RunConfig) -> Run:
+        return Run(cfg)
+
+    def _info_of(self, run: Run) -> RunInfo:
+        return RunInfo.of(run)
+
+    def set_lr(self, lr: float) -> None:
+        with self._lock:
+            self.run.set_lr(lr)
+
+    def set_display(self, cfg: RunConfig) -> None:
+        """Adopt `cfg`'s display-only settings (they change what is drawn, not the run)."""
+        changes = {s.key: getattr(cfg, s.key) for s in SETTINGS if s.effect == "display"}
+        with self._lock:
+            self.run.cfg = self.run.cfg.replace(**changes)
+
+    def apply(self, cfg: RunConfig) -> str | None:
+        """Make the run match `cfg` (already validated); says what that took.
+
+        "rebuilt": the network was built afresh and is paused at step 0; "lr": the learning
+        rate changed mid-run; "display": only how the run is drawn changed; None: nothing.
+        """
+        current = self.run.cfg
+        if cfg.needs_rebuild(current):
+            self._rebuild(cfg)
+            return "rebuilt"
+        if cfg.lr != current.lr:
+            self.set_lr(cfg.lr)
+            self.set_display(cfg)
+            return "lr"
+        if cfg != current:
+            self.set_display(cfg)
+            return "display"
+        return None
+
+    def export(self) -> tuple[str, dict[str, torch.Tensor], dict]:
+        """History CSV, weights and config, copied under the lock: downloads run on a thread."""
+        with self._lock:
+            self.run.flush()
+            return self.run.history.to_csv(), self.run.state_dict(), config_dict(self.run.cfg)
+
+    def changes(
+        self, visuals: bool | Collection[str] = True, since: Cursor | None = None
+    ) -> tuple[Snapshot, Cursor, bool]:
+        """A snapshot whose history holds only the probes after `since`, where it can.
+
+        Returns the snapshot, the cursor to ask with next time, and whether it is partial:
+        its `probes` and `layers` are then the new rows alone, to append to the reader's, and
+        its `info` is None (unchanged). After a rebuild, a reset, a rollback or a thinning of
+        the history (rows the reader holds are gone) it is whole again. So what a poll carries
+        stays the same size however long the run: this is what crosses a process boundary.
+        """
+        wanted = VISUALS if visuals is True else frozenset(visuals or ())
+        self.heartbeat()
+        with self._lock:
+            run = self.run
+            run.flush()
+            series = run.history.probes
+            same = since is not None and since.history == run.history.id
+            start = series.after(since.version, since.seq) if same else 0
+            partial = same and start > 0
+            cursor = Cursor(run.history.id, series.version, series.last_seq)
+            message, self._message = self._message, None
+            rate = self._speed()
+            snap = Snapshot(
+                info=None if partial else self.info,  # the reader has it: it travels once
+                cfg=run.cfg,
+                playing=self._playing,
+                step=run.step_count,
+                epoch=run.epoch,
+                steps_per_s=rate,
+                epochs_per_s=rate / run.steps_per_epoch,
+                latest=run.latest,
+                histograms=run.histograms() if "histograms" in wanted else None,
+                probes=series.frame(scalar_only=True, start=start),
+                layers=series.layer_frame(LAYER_CHART_KEYS, start=start),
+                boundary=run.boundary(self.boundary_resolution) if "boundary" in wanted else None,
+                divergence=run.diverged,
+                message=message,
+                queue_place=self.slots.place(self._key) if self._queued else None,
+            )
+            return snap, cursor, partial

@@ -186,7 +186,7 @@ class Run:
         """Back to step 0 with the same initial weights and the same batch order."""
         self.model.load_state_dict(self._initial)
         self.opt = self._optimizer()
-        self._shuffle = torch.Generator().manual_seed(_stream_seed(self.cfg.init_seed))
+        self._shuffle = torch.Generator().manual_seed(stream_seed(self.cfg.init_seed))
         self._order: torch.Tensor | None = None
         self._pos = self.steps_per_epoch  # forces a fresh shuffle on the first step
         self.step_count = 0
@@ -575,7 +575,7 @@ def _clone(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in state.items()}
 
 
-def _stream_seed(init_seed: int) -> int:
+def stream_seed(init_seed: int) -> int:
     """The batch-order seed: derived from the weight seed but a separate random stream."""
     return int(np.random.SeedSequence([init_seed, 0x5EED]).generate_state(1)[0])
 
