@@ -13,4 +13,7 @@ playground = st.Page(
 explorer = st.Page(
     "pages/2_explorer.py", title="Explorer", icon=":material/function:", url_path="explorer"
 )
-st.navigation([home, playground, explorer]).run()
+compare = st.Page(
+    "pages/3_compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"
+)
+st.navigation([home, playground, explorer, compare]).run()

@@ -7,6 +7,7 @@ from ui.entry import enter_through_app
 
 PLAYGROUND = "pages/1_playground.py"
 EXPLORER = "pages/2_explorer.py"
+COMPARE = "pages/3_compare.py"
 
 enter_through_app()
 
@@ -29,6 +30,12 @@ def main() -> None:
         EXPLORER,
         label="Explorer: each activation and its slope, measured, and which one to use where",
         icon=":material/function:",
+    )
+    st.page_link(
+        COMPARE,
+        label="Compare: race activations (or initialisations, learning rates, optimisers) "
+        "over several seeds, side by side",
+        icon=":material/compare_arrows:",
     )
     st.subheader("Start from a scenario")
     cols = st.columns(2)

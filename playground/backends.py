@@ -114,6 +114,10 @@ class ThreadBackend:
     def limit(self) -> int:
         return self.slots.limit
 
+    @property
+    def max_models(self) -> int:
+        return self.slots.max_models
+
     def trainer(
         self, cfg: RunConfig | CompareConfig, boundary_resolution: int = 40
     ) -> TrainerHandle:
@@ -181,7 +185,7 @@ class RayBackend:
             .options(name=slots_name, get_if_exists=True, lifetime="detached")
             .remote(limit, max_models)
         )
-        self.limit = ray.get(self._slots.limit_of.remote())
+        self.limit, self.max_models = ray.get(self._slots.limits_of.remote())
         # threaded: a Pause runs at once rather than behind a poll's histograms (a Trainer
         # takes calls from several threads, as the thread backend's pages make them)
         self._actor = ray.remote(num_cpus=0, max_concurrency=4)(_TrainerActor)
@@ -203,6 +207,9 @@ class _SlotsActor(Slots):
 
     def limit_of(self) -> int:  # an actor's attributes cannot be read from outside
         return self.limit
+
+    def limits_of(self) -> tuple[int, int]:
+        return self.limit, self.max_models
 
 
 class _ClusterSlots:

@@ -8,7 +8,7 @@ error messages) is derived from that declaration, so they cannot drift apart.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -410,11 +410,14 @@ def to_query(cfg: RunConfig) -> dict[str, str]:
     return out
 
 
-def from_query(params: Mapping[str, Any]) -> tuple[RunConfig, list[str]]:
+def from_query(
+    params: Mapping[str, Any], extra: Collection[str] = ()
+) -> tuple[RunConfig, list[str]]:
     """Read a config from URL parameters; anything unusable falls back to its default.
 
     Returns the config and the notices to show: a link must never fail to open, but the person
-    must be told what was not applied.
+    must be told what was not applied. `extra` names a page's own parameters (a comparison's),
+    which it reads itself.
     """
     notices: list[str] = []
     version = _first(params.get("v", str(SCHEMA_VERSION)))
@@ -423,7 +426,7 @@ def from_query(params: Mapping[str, Any]) -> tuple[RunConfig, list[str]]:
             f"This link has settings version {version!r}; this app reads version "
             f"{SCHEMA_VERSION}. Settings were applied where they still make sense."
         )
-    unknown = sorted(k for k in params if k not in LINK_KEYS and k not in SETTING)
+    unknown = sorted(k for k in params if k not in {*LINK_KEYS, *SETTING, *extra})
     if unknown:
         notices.append(f"Ignored unknown link parameter(s): {', '.join(unknown)}.")
     values: dict[str, Any] = {}

@@ -44,10 +44,10 @@ def spec(chart: Any, key: str, renderer: str = "canvas", **size: Any) -> Spec:
     Canvas because a live redraw repaints one bitmap instead of patching hundreds of SVG
     nodes: measured with bench/chart_cost.py, it halves the histograms' cost per redraw.
     """
-    return _for_browser(charts.vega_spec(chart), key, renderer, **size)
+    return for_browser(charts.vega_spec(chart), key, renderer, **size)
 
 
-def _for_browser(built: dict[str, Any], key: str, renderer: str = "canvas", **size: Any) -> Spec:
+def for_browser(built: dict[str, Any], key: str, renderer: str = "canvas", **size: Any) -> Spec:
     built["usermeta"] = {"embedOptions": {"renderer": renderer}}
     title = built.get("title")
     title = title.get("text") if isinstance(title, dict) else title
@@ -160,7 +160,7 @@ def curves_spec(snap: Snapshot, height: int) -> Spec:
         view["height"] = height
     built = charts.stacked([loss, metric])
     built["description"] = f"Loss and {metric['title'].replace('Accuracy', 'accuracy')} chart"
-    return _for_browser(built, "curves")
+    return for_browser(built, "curves")
 
 
 def map_and_curves_notes(info: RunInfo) -> None:

@@ -19,6 +19,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from playground import backends, configure_torch, limits
 from playground.backends import TrainerHandle
+from playground.comparison import CompareConfig
 from playground.config import RunConfig
 from playground.runner import Snapshot
 from ui.panels import Show
@@ -101,14 +102,20 @@ class TrainerBox:
 
 
 @st.cache_resource(scope="session", on_release=TrainerBox.close, show_spinner=False)
-def session_box() -> TrainerBox:
+def session_box(page: str = "playground") -> TrainerBox:
+    """The session's trainer for a page: the Playground's run and the Compare page's
+    comparison are separate, so visiting one never rebuilds the other."""
     ctx = get_script_run_ctx()
-    return TrainerBox(ctx.session_id if ctx is not None else None)
+    return TrainerBox(f"{ctx.session_id}/{page}" if ctx is not None else None)
 
 
-def sync(cfg: RunConfig) -> TrainerHandle | None:
+def page_of(cfg: RunConfig | CompareConfig) -> str:
+    return "compare" if isinstance(cfg, CompareConfig) else "playground"
+
+
+def sync(cfg: RunConfig | CompareConfig) -> TrainerHandle | None:
     """Make the trainer match the settings; bad settings leave the current run alone."""
-    box = session_box()
+    box = session_box(page_of(cfg))
     if box.reattached:
         box.reattached = False
         st.toast(
@@ -147,11 +154,14 @@ def sync(cfg: RunConfig) -> TrainerHandle | None:
             icon=":material/warning:",
         )
         return box.trainer
-    write_link(cfg)
+    if isinstance(cfg, CompareConfig):
+        write_link(cfg.base, cfg.query())
+    else:
+        write_link(cfg)
     if change == "rebuilt":
+        what = "every model" if isinstance(cfg, CompareConfig) else "the network"
         st.toast(
-            "Settings changed: the network was rebuilt at step 0 and is paused. Press Play to "
-            "train it.",
+            f"Settings changed: {what} was rebuilt at step 0 and is paused. Press Play to train.",
             icon=":material/restart_alt:",
         )
     elif change == "lr":
@@ -190,14 +200,14 @@ def backend() -> backends.ThreadBackend | backends.RayBackend:
         ) from None
 
 
-def controls(trainer: TrainerHandle) -> None:
+def controls(trainer: TrainerHandle, page: str = "playground") -> None:
     """Play/Pause, Step, Reset: buttons outside the live fragment, so a click reruns the page.
 
     A click names its command (see `_request`) rather than binding the trainer drawn with
     the buttons, which may have been closed since (the session's connection dropped and came
     back): a Play on a closed trainer does nothing at all.
     """
-    command = st.session_state.pop("command", None)
+    command = st.session_state.pop(f"command_{page}", None)
     if command is not None:  # clicked while no live trainer: this is the one `sync` made
         getattr(trainer, command)()
     playing, waiting = trainer.playing, trainer.queued
@@ -218,7 +228,7 @@ def controls(trainer: TrainerHandle) -> None:
             type="primary" if control == "play" else "secondary",
             icon=icon,
             on_click=_request,
-            args=(name,),
+            args=(name, page),
             disabled=control == "step" and playing,  # a queued run may still Step
             help=tip,
         )
@@ -231,14 +241,14 @@ def controls(trainer: TrainerHandle) -> None:
     c4.caption(f"Trains {how}; up to {backend().limit} at once on {where}.")
 
 
-def _request(command: str) -> None:
+def _request(command: str, page: str) -> None:
     """Button callback: run the command on the session's live trainer now, before the rerun
     (so Pause takes hold at once), or leave it for `controls` when there is none."""
-    trainer = session_box().trainer
+    trainer = session_box(page).trainer
     if trainer is not None and not trainer.closed:
         getattr(trainer, command)()
     else:
-        st.session_state["command"] = command
+        st.session_state[f"command_{page}"] = command
 
 
 def _play_or_pause(playing: bool) -> tuple[str, str, str, str]:

@@ -9,7 +9,7 @@ its value, and links and presets go through one path with one set of notices.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -45,13 +45,14 @@ def _alpha_key(act: str) -> str:
 
 
 # ---- links and presets ------------------------------------------------------------------------
-def apply_link(params: Mapping[str, Any]) -> None:
+def apply_link(params: Mapping[str, Any], extra: Collection[str] = ()) -> None:
     """Make the session's settings those of a link (or preset), with notices for what was not
-    applied. Runs before widgets are drawn (first run, or a widget callback)."""
+    applied. Runs before widgets are drawn (first run, or a widget callback). `extra` names the
+    page's own parameters, read by the page (see `ui.compare`)."""
     preset = _param(params, "preset")
     if preset in PRESETS:  # a scenario's settings under the link's own: the note fits the run
         params = {**PRESETS[preset].query(), **params}
-    cfg, notices = from_query(params)
+    cfg, notices = from_query(params, extra)
     if preset and preset not in PRESETS:
         notices.append(f"unknown scenario {preset!r}; its settings were applied as they are.")
     unavailable = available_devices().get(cfg.device)
@@ -104,9 +105,10 @@ def hidden() -> tuple[str, ...]:
     return st.session_state.get(HIDDEN, ())
 
 
-def write_link(cfg: RunConfig) -> None:
-    """Put the running config (and hide flags) in the URL, so the address bar is the link."""
-    query = {**to_query(cfg), **hide_query(hidden())}
+def write_link(cfg: RunConfig, extra: Mapping[str, str] | None = None) -> None:
+    """Put the running config (and hide flags, and the page's own `extra` parameters) in the
+    URL, so the address bar is the link."""
+    query = {**to_query(cfg), **(extra or {}), **hide_query(hidden())}
     preset = _active_preset(cfg)
     if preset is not None:  # a copied link shows the scenario's note too
         query["preset"] = preset.key
@@ -115,7 +117,7 @@ def write_link(cfg: RunConfig) -> None:
         st.query_params.from_dict(query)
 
 
-def _arrived_with_a_new_link(params: Mapping[str, Any]) -> bool:
+def arrived_with_a_new_link(params: Mapping[str, Any]) -> bool:
     """A first visit, or navigation that brought parameters this page did not write (a
     scenario link from another page); plain navigation without parameters keeps the settings."""
     if VALUES not in st.session_state:
@@ -135,11 +137,13 @@ def show_notices(cfg: RunConfig) -> None:
 
 
 # ---- the sidebar --------------------------------------------------------------------------------
-def sidebar() -> RunConfig:
-    """Draw every visible setting and return the config they describe (not yet validated)."""
+def sidebar(extra: Collection[str] = ()) -> RunConfig:
+    """Draw every visible setting and return the config they describe (not yet validated).
+
+    `extra`: the page's own link parameters, which the page reads (not unknown to the link)."""
     params = st.query_params.to_dict()
-    if _arrived_with_a_new_link(params):
-        apply_link(params)
+    if arrived_with_a_new_link(params):
+        apply_link(params, extra)
     values: dict[str, Any] = st.session_state[VALUES]
     sb = st.sidebar
     _preset_picker(sb)

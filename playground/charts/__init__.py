@@ -35,6 +35,7 @@ from playground.charts.base import (
     vega_spec,
 )
 from playground.charts.boundary import CONFIDENCE_OPACITY, boundary_chart, points_frame
+from playground.charts.compare import band_chart, variant_colors
 from playground.charts.curves import loss_chart, metric_chart
 from playground.charts.explorer import function_chart
 from playground.charts.health import PARTS, layer_share_chart
@@ -65,6 +66,7 @@ __all__ = [
     "TRAIN",
     "WARNING",
     "WIDE",
+    "band_chart",
     "boundary_chart",
     "depth_colors",
     "function_chart",
@@ -77,5 +79,6 @@ __all__ = [
     "loss_chart",
     "metric_chart",
     "points_frame",
+    "variant_colors",
     "vega_spec",
 ]

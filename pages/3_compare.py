@@ -1,0 +1,40 @@
+"""Compare: race variants of one setting (activations, initialisations, learning rates, ...)
+over several weight seeds, every model on the same data and batches, trained in lock-step.
+
+Composition only: the shared settings come from the sidebar (ui.settings), what varies and the
+race's panels from ui.compare, the trainer from the session (ui.session).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from playground.comparison import COMPARE_KEYS
+from ui import compare, session, settings
+from ui.entry import enter_through_app
+
+enter_through_app()
+
+
+def main() -> None:
+    st.title("Compare")
+    st.markdown(
+        "Which activation should this network use? Race them: every variant trains several "
+        "times from different starting weights, all on the same batches, so a band shows "
+        "whether a win is real or one lucky seed."
+    )
+    new_link = settings.arrived_with_a_new_link(st.query_params.to_dict())
+    base = settings.sidebar(extra=COMPARE_KEYS)
+    cfg = compare.picker(base, new_link)
+    trainer = session.sync(cfg)
+    settings.show_notices(base)
+    compare.show_notices(cfg)
+    if trainer is None:
+        st.stop()
+    session.controls(trainer, page="compare")
+    compare.about(trainer.info, session.backend().max_models)
+    session.live(trainer, compare.race, compare.inside, notes=lambda: compare.notes(trainer.info))
+    compare.downloads(trainer)
+
+
+main()

@@ -1,0 +1,307 @@
+"""The Compare page's parts: what varies (its widgets and its link), the race, the results.
+
+The comparison's own settings (what varies, its values, the seeds, the target loss) live in one
+session dict beside the Playground's settings, which give the dataset and the network: a
+comparison opened from the Playground races the network the person was just looking at.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from playground import activations, charts
+from playground.backends import TrainerHandle
+from playground.comparison import (
+    MAX_SEEDS,
+    MAX_VARIANTS,
+    VARIES,
+    CompareConfig,
+    CompareInfo,
+    CompareSnapshot,
+    compare_from_query,
+    default_values,
+    pairing_values,
+    value_label,
+)
+from playground.config import INITS, LR_GRID, OPTIMIZERS, SETTING, RunConfig
+from ui.panels import Show, fmt, for_browser, tiles_html
+from ui.settings import literal
+
+STATE, NOTICES = "compare", "compare_notices"
+
+
+def offered(vary: str, task: str, chosen: list[Any]) -> list[Any]:
+    """The values a comparison may race for `vary`, plus any a link chose off the grid."""
+    base: list[Any] = {
+        "activation": list(activations.HIDDEN_KEYS),
+        "init": list(INITS),
+        "lr": list(LR_GRID),
+        "optimizer": list(OPTIMIZERS),
+        "batch_norm": [False, True],
+        "pairing": list(pairing_values(task)),
+    }[vary]
+    extra = [v for v in chosen if v not in base and vary == "lr"]
+    return sorted([*base, *extra]) if extra else base
+
+
+def _load(cfg: CompareConfig, notices: list[str]) -> None:
+    """The session's comparison settings from a link (before the widgets are drawn)."""
+    st.session_state[STATE] = {"values": {cfg.vary: list(cfg.values)}}
+    st.session_state[NOTICES] = (cfg, notices)
+    st.session_state["cmp_vary"] = cfg.vary
+    st.session_state[f"cmp_values_{cfg.vary}"] = list(cfg.values)
+    st.session_state["cmp_seeds"] = cfg.seeds
+    st.session_state["cmp_target"] = cfg.target
+
+
+def picker(base: RunConfig, new_link: bool) -> CompareConfig:
+    """What varies, its values, the seeds and the target loss, above the race."""
+    if new_link or STATE not in st.session_state:
+        _load(*compare_from_query(st.query_params.to_dict(), base))
+    remembered: dict[str, list[Any]] = st.session_state[STATE]["values"]
+    c1, c2, c3, c4 = st.columns([1.3, 4, 1, 1])
+    vary = c1.selectbox(
+        "What varies",
+        list(VARIES),
+        format_func=VARIES.__getitem__,
+        key="cmp_vary",
+        help="The one setting that differs between the variants; everything else is the sidebar's.",
+    )
+    key = f"cmp_values_{vary}"
+    chosen = remembered.get(vary) or list(default_values(vary, base.task))
+    options = offered(vary, base.task, chosen)
+    st.session_state[key] = [v for v in st.session_state.get(key, chosen) if v in options]
+    values = c2.multiselect(
+        "Values",
+        options,
+        key=key,
+        format_func=lambda v: value_label(vary, v),
+        max_selections=MAX_VARIANTS,
+        help=f"2 to {MAX_VARIANTS} variants, raced in the order chosen.",
+    )
+    remembered[vary] = values
+    seeds = c3.number_input(
+        "Weight seeds",
+        1,
+        MAX_SEEDS,
+        key="cmp_seeds",
+        help="Networks per variant, each from its own starting weights (seed s gives every "
+        "variant the same weights where their shapes allow): the band is their spread.",
+    )
+    target = c4.number_input(
+        "Target loss",
+        min_value=1e-6,
+        format="%g",
+        key="cmp_target",
+        help="The table counts the steps each variant took to reach this training loss.",
+    )
+    return CompareConfig(base, vary, tuple(values), int(seeds), float(target))
+
+
+def show_notices(cfg: CompareConfig) -> None:
+    """The link's comparison notices, and which sidebar setting the variants replace."""
+    issued = st.session_state.get(NOTICES)
+    if issued and not cfg.needs_rebuild(issued[0]):
+        for notice in issued[1]:
+            st.warning(f"Link: {literal(notice)}", icon=":material/link:")
+    if cfg.vary in SETTING:
+        st.caption(
+            f"Each variant takes its **{VARIES[cfg.vary].lower()}** from the values above (the "
+            "sidebar's is not used); dataset, network and training are the sidebar's, the same "
+            "for every model, and every model sees the same batches."
+        )
+
+
+def about(info: CompareInfo, limit: int) -> None:
+    """How many models race, in how many lock-step groups, and any pairing warnings."""
+    groups = "one lock-step batch" if info.n_groups == 1 else f"{info.n_groups} lock-step groups"
+    st.caption(
+        f"{len(info.labels)} variants x {info.seeds} seeds = **{info.n_models} models**, "
+        f"trained together as {groups} on the {info.device.upper()}: they count as "
+        f"{info.n_models} of this server's {limit} models training at once."
+    )
+    for warning in info.warnings:
+        st.warning(warning, icon=":material/warning:")
+    if info.device_note:
+        st.info(info.device_note)
+
+
+# ---- the race -----------------------------------------------------------------------------------
+def race(snap: CompareSnapshot) -> list[Show]:
+    """What redraws twice a second: the counters, the training loss and the test metric."""
+    info = snap.info
+    metric = info.metric_label
+    scale = "unit" if info.task == "regression" else "share"
+    log = "log" if snap.cfg.base.log_loss else "linear"
+    loss = charts.band_chart(snap.bands, "train_loss", "Training loss", info.labels, "loss", log)
+    test = charts.band_chart(
+        snap.bands, "test_metric", f"Test {metric}", info.labels, metric, scale, ".3f"
+    )
+    return [_tiles(snap), _view([loss, test], "cmp_race", f"Training loss and test {metric}")]
+
+
+def _tiles(snap: CompareSnapshot) -> Show:
+    table = snap.table
+    best = table.loc[table["test_loss"].idxmin()] if table["test_loss"].notna().any() else None
+    frozen = int(table["diverged_seeds"].sum())
+    tiles = (
+        ("Step", f"{snap.step:,}", "Update steps taken by every model (one batch each)."),
+        ("Epoch", f"{snap.epoch:,.1f}", "Passes over the training set."),
+        ("Steps / s", f"{snap.steps_per_s:,.0f}", "Lock-step steps a second: every model."),
+        ("Models", f"{snap.info.n_models}", "Variants x seeds, trained in lock-step."),
+        (
+            "Lowest test loss",
+            "—" if best is None else f"{best['variant']}",
+            "The variant whose median test loss over its seeds is lowest now"
+            + ("" if best is None else f" ({fmt(best['test_loss'])})."),
+        ),
+        ("Diverged", f"{frozen}", "Models frozen after their loss stopped being finite."),
+    )
+    body = tiles_html(tiles)
+    return lambda: st.html(body)
+
+
+def _view(chart_list: list[Any], key: str, label: str, height: int = charts.HEIGHT) -> Show:
+    """Charts one above the other as one view: one element for the browser to redraw, and a
+    height that is the plots' own (a lone chart's would be squeezed into its spec's height)."""
+    specs = [charts.vega_spec(c) for c in chart_list]
+    for view in specs:
+        view["height"] = height
+    built = charts.stacked(specs)
+    built["description"] = f"{label} chart"
+    ready = for_browser(built, key)
+    return lambda: ready.show(st)
+
+
+def notes(info: CompareInfo) -> None:
+    """What a band is, said once between the live parts."""
+    st.caption(
+        f"Each line is a variant's median over its {info.seeds} seeds, its band the lowest to "
+        "the highest seed; a diverged seed leaves the band at its last finite probe. Losses "
+        "and accuracy are measured on up to 512 training points and on the test points."
+    )
+    st.subheader("Inside the networks, and the results")
+
+
+def inside(snap: CompareSnapshot) -> list[Show]:
+    """The slower parts, redrawn every couple of seconds: test loss, dead units, gradients,
+    the results table and who diverged."""
+    labels = snap.info.labels
+    log = "log" if snap.cfg.base.log_loss else "linear"
+    test = charts.band_chart(snap.bands, "test_loss", "Test loss", labels, "loss", log)
+    dead = charts.band_chart(
+        snap.bands, "dead_share", "Dead units", labels, "share of hidden units", "share", ".1%"
+    )
+    grads = charts.band_chart(
+        snap.bands, "grad_norm", "Gradient norm", labels, "norm (last step)", "log"
+    )
+    view = _view([test, dead, grads], "cmp_inside", "Test loss, dead units and gradient norm", 160)
+    return [view, results(snap)]
+
+
+TABLE_COLUMNS = {
+    "variant": "Variant",
+    "train_loss": "Train loss",
+    "test_loss": "Test loss",
+    "train_metric": "Train {m}",
+    "test_metric": "Test {m}",
+    "to_target": "Steps to target",
+    "dead_share": "Dead units",
+    "grad_norm": "Gradient norm",
+    "diverged_seeds": "Diverged seeds",
+    "ms_per_step": "ms / step",
+}
+
+
+def results_frame(snap: CompareSnapshot) -> pd.DataFrame:
+    """The table as shown: medians over finite seeds, and steps to target as 'N (k/S)'."""
+    t = snap.table.copy()
+    s = snap.info.seeds
+    t["dead_share"] = [
+        "cannot die" if math.isnan(d) else f"{d:.1%}" for d in t["dead_share"]
+    ]  # activations without a dead rule (tanh, sigmoid) are not 0 %: the rule does not apply
+    t["to_target"] = [
+        f"{steps:,.0f} ({k}/{s})" if k else f"not yet (0/{s})"
+        for steps, k in zip(t["steps_to_target"], t["reached"], strict=True)
+    ]
+    metric = "R²" if snap.info.task == "regression" else "acc."
+    names = {k: v.format(m=metric) for k, v in TABLE_COLUMNS.items()}
+    return t[list(TABLE_COLUMNS)].rename(columns=names)
+
+
+def results(snap: CompareSnapshot) -> Show:
+    frame = results_frame(snap)
+    percent = snap.info.task != "regression"
+    metric = "R²" if not percent else "acc."
+    config = {
+        f"Train {metric}": st.column_config.NumberColumn(format="percent" if percent else "%.3f"),
+        f"Test {metric}": st.column_config.NumberColumn(format="percent" if percent else "%.3f"),
+        "Dead units": st.column_config.TextColumn(
+            help="Median share of hidden units dead on every probe input, by the "
+            "activation's own rule (ReLU: outputs exactly 0 for every input)."
+        ),
+        "Train loss": st.column_config.NumberColumn(format="%.4f"),
+        "Test loss": st.column_config.NumberColumn(format="%.4f"),
+        "Gradient norm": st.column_config.NumberColumn(format="%.3g"),
+        "ms / step": st.column_config.NumberColumn(
+            format="%.2f", help="Time per lock-step step of the group this variant trains in."
+        ),
+        "Steps to target": st.column_config.TextColumn(
+            help=f"Median first probe step with training loss <= {snap.cfg.target:g}, over the "
+            "seeds that reached it (how many did, of all)."
+        ),
+    }
+    frozen = snap.frozen
+    target = snap.cfg.target
+
+    def show() -> None:
+        st.dataframe(frame, hide_index=True, column_config=config, width="stretch")
+        st.caption(
+            f"Medians over each variant's seeds that have not diverged, at step {snap.step:,}; "
+            f"steps to target: to a training loss of {target:g} (set above)."
+        )
+        for variant, why in frozen.items():
+            st.warning(
+                f"**{variant}**: {len(why)} seed(s) diverged and froze; the others go on. "
+                + "; ".join(why),
+                icon=":material/error:",
+            )
+
+    return show
+
+
+def downloads(trainer: TrainerHandle) -> None:
+    """The results table, every model's curves, and the comparison's config."""
+    with st.expander("Downloads"):
+        c1, c2, c3 = st.columns(3)
+        c1.download_button(
+            "Results (CSV)",
+            data=lambda: trainer.export()[0],
+            file_name="comparison-results.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="cmp_dl_table",
+            help="The results table: one row per variant.",
+        )
+        c2.download_button(
+            "Curves (CSV)",
+            data=lambda: trainer.export()[1],
+            file_name="comparison-curves.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="cmp_dl_curves",
+            help="Every model's probes: step, variant, seed, losses, accuracy, dead share.",
+        )
+        c3.download_button(
+            "Config (JSON)",
+            data=lambda: trainer.export()[2],
+            file_name="comparison.json",
+            mime="application/json",
+            on_click="ignore",
+            key="cmp_dl_cfg",
+            help="The exact comparison: the shared settings, what varies, its values, seeds.",
+        )
