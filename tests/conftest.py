@@ -1,6 +1,11 @@
 """Shared fixtures: a fresh session cache for each AppTest, trainers closed after a test."""
 
+import uuid
+
 import pytest
+
+from playground import backends
+from playground.runner import Slots
 
 
 @pytest.fixture
@@ -29,3 +34,21 @@ def closing():
     yield keep
     for thing in made:
         thing.close()
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """A local Ray on loopback for the whole test session, as the app starts its own."""
+    ray = pytest.importorskip("ray")
+    backends.init_ray(None, num_cpus=2)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(params=["thread", "ray"])
+def backend(request):
+    """A backend of each kind with a cap of 2, its slots its own."""
+    if request.param == "ray":
+        request.getfixturevalue("ray_local")
+        return backends.RayBackend(2, slots_name=f"slots-{uuid.uuid4().hex}")
+    return backends.ThreadBackend(Slots(2))

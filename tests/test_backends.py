@@ -17,29 +17,11 @@ from apptools import open_page, wait_for
 
 from bench import capacity
 from playground import backends
-from playground.backends import Settings, ThreadBackend
+from playground.backends import Settings
 from playground.config import RunConfig
-from playground.runner import Slots
 
 CFG = RunConfig(dataset="circle", n_points=200, depth=2, width=8)
 DIVERGES = RunConfig(dataset="plane", activation="relu", optimizer="sgd", lr=10.0, probe_every=5)
-
-
-@pytest.fixture(scope="session")
-def ray_local():
-    ray = pytest.importorskip("ray")
-    backends.init_ray(None, num_cpus=2)  # as the app starts its local Ray
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(params=["thread", "ray"])
-def backend(request):
-    """A backend of each kind with a cap of 2, its slots its own."""
-    if request.param == "ray":
-        request.getfixturevalue("ray_local")
-        return backends.RayBackend(2, slots_name=f"slots-{uuid.uuid4().hex}")
-    return ThreadBackend(Slots(2))
 
 
 @pytest.fixture
