@@ -185,10 +185,14 @@ class Stack:
 
     # ---- the computation --------------------------------------------------------------------
     def _activate(self, z: torch.Tensor, layer: int) -> torch.Tensor:
-        """Each slice through its own activation; one call per run of equal activations."""
+        """Each slice through its own activation; one call per run of equal activations.
+
+        One `split` rather than a slice per run: each slice's backward fills a zero tensor the
+        size of the whole layer, where the split's is one concatenation."""
+        whole = len(self._acts) == 1
+        pieces = (z,) if whole else z.split([s.stop - s.start for s in self._acts])
         parts = []
-        for s in self._acts:
-            zs = z[s.start : s.stop] if len(self._acts) > 1 else z
+        for s, zs in zip(self._acts, pieces, strict=True):
             if s.key == "prelu":
                 slope = self.slopes[layer][s.start : s.stop]
                 parts.append(torch.where(zs > 0, zs, slope * zs))

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -259,3 +260,42 @@ def test_a_dropped_connection_pauses_the_run_and_the_reconnected_tab_gets_it_bac
     assert _step(page) > kept  # and it trains on from where it was
     page.get_by_role("button", name=re.compile("Pause")).click()
     context.close()
+
+
+def test_the_explorer_shows_each_activation_and_its_measured_table(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/explorer")
+    page.get_by_text("Measured properties").wait_for(timeout=60_000)
+    page.get_by_label("f(x) chart").first.wait_for()
+    page.get_by_text("Which should I use?").wait_for()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "explorer.png"), full_page=True)
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "largest difference" in body.lower() or "autograd" in body.lower()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
+def test_a_comparison_trains_live_from_its_link_and_pauses(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/compare?vary=activation&values=relu,tanh,gelu&seeds=3&dataset=spiral")
+    page.get_by_text("Inside the networks").wait_for(timeout=60_000)
+    assert _step(page) == 0
+    assert "3 variants x 3 seeds = 9 models" in page.locator('[data-testid="stMain"]').inner_text()
+    page.get_by_role("button", name=re.compile("Play")).click()
+    page.get_by_role("button", name=re.compile("Pause")).wait_for()
+    page.wait_for_timeout(4000)
+    first = _step(page)
+    page.wait_for_timeout(1500)
+    assert 0 < first < _step(page), "every model trains with no further input"
+    table = page.locator('[data-testid="stDataFrame"]')
+    table.wait_for()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "compare-training.png"), full_page=True)
+    page.get_by_role("button", name=re.compile("Pause")).click()
+    page.get_by_role("button", name=re.compile("Play")).wait_for()
+    link = urllib.parse.unquote(page.url)
+    assert "vary=activation" in link and "values=relu,tanh,gelu" in link and "seeds=3" in link
+    assert page.get_by_label("Training loss and test accuracy chart").count() == 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
