@@ -119,11 +119,17 @@ class Stack:
         # PReLU's learnt slope, one per hidden layer and model (unused and untouched by every
         # model of another activation: its gradient there is exactly 0)
         self.slopes = [
-            nn.Parameter(torch.tensor([m.alpha for m in models], device=device).view(-1, 1, 1))
+            nn.Parameter(
+                torch.tensor([m.alpha for m in models], dtype=torch.float32, device=device).view(
+                    -1, 1, 1
+                )
+            )
             for _ in range(depth)
         ]
         self._opts = [_Slice(a, b, str(k)) for a, b, k in _runs([m.optimizer for m in models])]
-        self.lr = torch.tensor([m.lr for m in models], device=device).view(-1, 1, 1)
+        self.lr = torch.tensor([m.lr for m in models], dtype=torch.float32, device=device).view(
+            -1, 1, 1
+        )
         self.output = output_module(self.pairing.output)
         self.loss_fn = self.pairing.loss()
         self.loss_fn.reduction = "none"
