@@ -21,6 +21,7 @@ import torch  # noqa: E402
 from bench._common import REFERENCE, setup_torch  # noqa: E402
 from playground import compare  # noqa: E402
 from playground.compare import Model  # noqa: E402
+from playground.config import RunConfig  # noqa: E402
 from playground.data import make_dataset  # noqa: E402
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "elu", "silu", "gelu", "mish"]
@@ -39,13 +40,15 @@ def _train(stacks, x, y, batches, probe_every: int) -> float:
     return time.perf_counter() - t0
 
 
-def case(models: list[Model], steps: int, probe_every: int, rounds: int) -> list[float]:
+def case(
+    models: list[Model], steps: int, probe_every: int, rounds: int, net: RunConfig
+) -> list[float]:
     """Alone-over-together time ratios, one a round (the two sides alternate)."""
-    data = make_dataset(REFERENCE.data_config())
+    data = make_dataset(net.data_config())
     x = torch.as_tensor(data.x_train, dtype=torch.float32)
     y = torch.as_tensor(data.y_train, dtype=torch.float32).view(-1, 1)
-    batches = compare.batch_order(len(x), REFERENCE.batch_size, steps, seed=0)
-    shape = (REFERENCE.width, REFERENCE.depth, "bce_logits")
+    batches = compare.batch_order(len(x), net.batch_size, steps, seed=0)
+    shape = (net.width, net.depth, "bce_logits")
     ratios = []
     for _ in range(rounds):
         together = _train([compare.stack_for(data, models, *shape)], x, y, batches, probe_every)
@@ -59,13 +62,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps and rounds")
     parser.add_argument("--steps", type=int, help="steps per model (default 600, quick 100)")
     parser.add_argument("--probe-every", type=int, default=50)
+    parser.add_argument("--depth", type=int, help=f"hidden layers (default {REFERENCE.depth})")
+    parser.add_argument("--width", type=int, help=f"units a layer (default {REFERENCE.width})")
+    parser.add_argument("--batch", type=int, help=f"batch size (default {REFERENCE.batch_size})")
     args = parser.parse_args()
+    net = REFERENCE.replace(
+        depth=args.depth or REFERENCE.depth,
+        width=args.width or REFERENCE.width,
+        batch_size=args.batch or REFERENCE.batch_size,
+    )
     steps = args.steps or (100 if args.quick else 600)
     rounds = 2 if args.quick else 3
     setup_torch()
     print(
-        f"reference network (spiral, {REFERENCE.depth} x {REFERENCE.width}, batch "
-        f"{REFERENCE.batch_size}), {steps} steps a model, losses probed every "
+        f"network: {net.dataset}, {net.depth} x {net.width}, batch {net.batch_size}; "
+        f"{steps} steps a model, losses probed every "
         f"{args.probe_every} steps on both sides; {rounds} rounds"
     )
     cases = {
@@ -79,7 +90,7 @@ def main() -> None:
     }
     headline = {}
     for name, models in cases.items():
-        ratios = case(models, steps, args.probe_every, rounds)
+        ratios = case(models, steps, args.probe_every, rounds, net)
         headline[name] = sorted(ratios)[len(ratios) // 2]
         every = ", ".join(f"{r:.2f}" for r in ratios)
         print(
