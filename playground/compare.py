@@ -242,6 +242,14 @@ class Stack:
         """(start, stop, activation, alpha) of each run of models sharing an activation."""
         return [(s.start, s.stop, s.key, s.alpha) for s in self._acts]
 
+    def layer_grad_norms(self) -> torch.Tensor:
+        """Each model's gradient norm per hidden layer's weights, from the last step:
+        (models, layers); NaN before the first step."""
+        grads = [w.grad for w in self.weights[:-1]]
+        if any(g is None for g in grads):
+            return torch.full((len(self.models), len(grads)), float("nan"), device=self.device)
+        return torch.stack([g.pow(2).sum((1, 2)).sqrt() for g in grads], 1)  # type: ignore[union-attr]
+
     def grad_norms(self) -> torch.Tensor:
         """Each model's gradient norm over all its parameters, from the last step: (models,)."""
         squares = [p.grad.pow(2).flatten(1).sum(1) for p in self.parameters() if p.grad is not None]

@@ -31,7 +31,7 @@ from playground.compare import Model, Stack
 from playground.config import SCHEMA_VERSION, SETTING, ConfigError, RunConfig
 from playground.data import Dataset, make_dataset
 from playground.model import PAIRINGS
-from playground.probes import dead_units, probe_rows
+from playground.probes import LayerSpec, probe_rows, unit_flags
 from playground.runner import LOCAL_SLOTS, Cursor, SlotKeeper, Worker
 from playground.train import resolve_device, stream_seed
 
@@ -55,6 +55,7 @@ MIN_VARIANTS, MAX_VARIANTS, MAX_SEEDS = 2, 16, 16
 MAX_PROBES = 400  # curve points kept per model: the oldest half is thinned beyond this
 PROBE_BUDGET = 0.05  # probes take at most this share of training time
 METRICS = ("train_loss", "test_loss", "train_metric", "test_metric", "dead_share", "grad_norm")
+LAYER_METRICS = ("dead_fraction", "saturated_fraction", "grad_norm")  # per hidden layer
 STOPPED_NOTE = (
     "Every model of this comparison diverged: lower the learning rate (or change what "
     "varies) and press Reset."
@@ -288,6 +289,7 @@ class Comparison:
         self.diverged: Stopped | None = None
         self.steps: list[int] = []
         self.history: dict[str, list[np.ndarray]] = {k: [] for k in METRICS}
+        self.layer_history: dict[str, list[np.ndarray]] = {k: [] for k in LAYER_METRICS}
         self._probe_cost = 0.0
         self._probe()
 
@@ -385,12 +387,17 @@ class Comparison:
         start = self._last_probe = time.perf_counter()
         parts = [self._measure(g) for g in self.groups]
         order = np.concatenate([self._model_rows(g) for g in self.groups])
-        host = torch.cat([torch.stack(p, 1) for p in parts]).float().cpu().numpy()
+        depth = self.variants[0].depth
+        flat = torch.cat([torch.cat([torch.stack(p, 1), layers], 1) for p, layers in parts])
+        host = flat.float().cpu().numpy().astype(np.float64)  # one transfer for everything
         values = np.empty_like(host)
         values[order] = host
         self.steps.append(self.step_count)
         for j, key in enumerate(METRICS):
-            self.history[key].append(values[:, j].astype(np.float64))
+            self.history[key].append(values[:, j])
+        per_layer = values[:, len(METRICS) :].reshape(len(values), len(LAYER_METRICS), depth)
+        for j, key in enumerate(LAYER_METRICS):
+            self.layer_history[key].append(per_layer[:, j])
         if len(self.steps) > MAX_PROBES:
             self._thin()
         cost = time.perf_counter() - start
@@ -402,20 +409,23 @@ class Comparison:
         s = self.cfg.seeds
         return np.concatenate([np.arange(v * s, (v + 1) * s) for v in g.variants])
 
-    def _measure(self, g: _Group) -> list[torch.Tensor]:
+    def _measure(self, g: _Group) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """A group's per-model measurements, and its per-layer ones (models, 3 x layers)."""
         stack = g.stack
         stack.training = False
         hidden, out = stack.layers(self.x_probe)
         test_out = stack.forward(self.x_test)
         stack.training = True
-        return [
+        dead, saturated = self._unit_shares(stack, hidden)
+        per_model = [
             stack.loss_of(out, self.y_probe),
             stack.loss_of(test_out, self.y_test),
             self._metric(stack, out, self.y_probe),
             self._metric(stack, test_out, self.y_test),
-            self._dead_share(stack, hidden),
+            dead.mean(1),
             stack.grad_norms(),
         ]
+        return per_model, torch.cat([dead, saturated, stack.layer_grad_norms()], 1)
 
     def _metric(self, stack: Stack, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Each model's accuracy, or R^2 for regression: (models,)."""
@@ -428,17 +438,26 @@ class Comparison:
         cut = 0.0 if stack.pairing.output_kind == "logit" else 0.5
         return ((out > cut).float() == y).float().mean((1, 2))
 
-    def _dead_share(self, stack: Stack, hidden: list[tuple[torch.Tensor, torch.Tensor]]):
-        """Each model's share of hidden units dead on every probe input (the Playground's
-        rule for its activation); NaN for activations that cannot die."""
-        m = len(stack.models)
-        dead = torch.full((m,), float("nan"), device=self.device)
+    def _unit_shares(
+        self, stack: Stack, hidden: list[tuple[torch.Tensor, torch.Tensor]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per model and hidden layer, the share of units dead and saturated on every probe
+        input, by the Playground's own rules (`probes.unit_flags`); NaN where the activation
+        cannot die (tanh) or saturate (ReLU)."""
+        pre = torch.stack([z for z, _ in hidden], 1)  # (models, layers, points, width)
+        post = torch.stack([a for _, a in hidden], 1)
+        m, depth, _, width = pre.shape
+        dead = torch.full((m, depth), float("nan"), device=self.device)
+        saturated = torch.full((m, depth), float("nan"), device=self.device)
         for start, stop, key, alpha in stack.slices():
-            act = activations.get(key)
-            masks = [dead_units(act, alpha, z[start:stop], a[start:stop], None) for z, a in hidden]
-            if masks[0] is not None:
-                dead[start:stop] = torch.stack(masks, 1).float().mean((1, 2))
-        return dead
+            n = (stop - start) * depth  # every layer of every model of the run, as layers
+            specs = [LayerSpec(key, alpha)] * n
+            z, a = pre[start:stop].flatten(0, 1), post[start:stop].flatten(0, 1)
+            mask, flat = unit_flags(specs, z, a)
+            if activations.get(key).dead_rule is not None:
+                dead[start:stop] = mask.float().mean(1).view(stop - start, depth)
+            saturated[start:stop] = (flat / width).view(stop - start, depth)
+        return dead, saturated
 
     def _thin(self) -> None:
         """Every other point of the older half goes: a long run keeps its shape and size."""
@@ -489,6 +508,40 @@ class Comparison:
         out = grouped.agg(median="median", lo="min", hi="max").reset_index()
         return out.dropna(subset=["median"])
 
+    def profile(self) -> pd.DataFrame:
+        """By hidden layer at the latest probe, per variant and measurement: median, min and
+        max over the seeds that have not diverged (metric, variant, layer, median, lo, hi).
+        Where depth shows what a single number hides: the early layers' vanishing gradients,
+        the layer where units die."""
+        frozen = self.reasons()
+        labels, s = self.cfg.labels(), self.cfg.seeds
+        rows = []
+        for key in LAYER_METRICS:
+            latest = self.layer_history[key][-1]  # (models, layers)
+            for v, label in enumerate(labels):
+                live = [i for i in range(v * s, (v + 1) * s) if i not in frozen]
+                block = latest[live]
+                if not len(block) or np.isnan(block).all():
+                    continue
+                for layer in range(block.shape[1]):
+                    col = block[:, layer]
+                    rows.append((key, label, layer + 1, *_spread(col)))
+        return pd.DataFrame(rows, columns=["metric", "variant", "layer", "median", "lo", "hi"])
+
+    def final_layers(self) -> list[dict[str, Any]]:
+        """Each model at the latest probe, per hidden layer: what the lab CLI reports."""
+        frozen = self.reasons()
+        out = []
+        for i in range(self.n_models):
+            out.append(
+                {
+                    "seed": self.cfg.base.init_seed + i % self.cfg.seeds,
+                    "diverged": i in frozen,
+                    **{k: self.layer_history[k][-1][i].tolist() for k in LAYER_METRICS},
+                }
+            )
+        return out
+
     def table(self, curves: pd.DataFrame) -> pd.DataFrame:
         """One row per variant: the latest measurements' medians over its finite seeds, the
         steps it took to reach the target loss, diverged seeds and time per step."""
@@ -538,6 +591,14 @@ class Comparison:
         return out
 
 
+def _spread(values: np.ndarray) -> tuple[float, float, float]:
+    """Median, min and max of the finite values (NaN when there are none)."""
+    ok = values[np.isfinite(values)]
+    if not len(ok):
+        return math.nan, math.nan, math.nan
+    return float(np.median(ok)), float(ok.min()), float(ok.max())
+
+
 # ---- the trainer --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CompareInfo:
@@ -583,6 +644,7 @@ class CompareSnapshot:
     epoch: float
     steps_per_s: float
     bands: pd.DataFrame  # metric, variant, step, median, lo, hi
+    profile: pd.DataFrame  # metric, variant, layer, median, lo, hi: by layer, now
     table: pd.DataFrame  # one row per variant
     frozen: dict[str, list[str]]  # variant -> why each of its diverged seeds froze
     divergence: Stopped | None
@@ -641,6 +703,7 @@ class CompareTrainer(Worker):
                 epoch=run.epoch,
                 steps_per_s=self._speed(),
                 bands=run.bands(curves),
+                profile=run.profile(),
                 table=run.table(curves),
                 frozen=frozen,
                 divergence=run.diverged,

@@ -128,7 +128,7 @@ def _groups(specs: list[LayerSpec]) -> dict[LayerSpec, list[int]]:
     return groups
 
 
-def dead_units(
+def _dead_units(
     act: activations.Activation,
     alpha: float,
     z: torch.Tensor,
@@ -145,7 +145,7 @@ def dead_units(
     return None
 
 
-def _unit_flags(
+def unit_flags(
     specs: list[LayerSpec], pre: torch.Tensor, post: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-unit dead masks [L, W] (False where there is no dead rule) and saturated counts [L].
@@ -164,7 +164,7 @@ def _unit_flags(
         act = spec.act
         one_sided = act.saturation_side == "negative" and math.isfinite(act.tail_below)
         top = z.amax(1) if act.dead_rule == "negative" or one_sided else None
-        mask = dead_units(act, spec.alpha, z, a, top)
+        mask = _dead_units(act, spec.alpha, z, a, top)
         if mask is not None:
             dead = mask if whole else dead.index_copy(0, _index(idx, pre.device), mask)
         if act.saturation_side is not None:
@@ -347,7 +347,7 @@ def stats_tensor(capture: Capture, specs: list[LayerSpec], histograms: bool) -> 
     """
     pre = torch.stack([z for z, _ in capture])  # [L, N, W], our own copies
     post = torch.stack([a for _, a in capture])
-    dead, saturated = _unit_flags(specs, pre, post)
+    dead, saturated = unit_flags(specs, pre, post)
     tail = [saturated, dead.flatten().to(pre.dtype)]
     if histograms:
         pre_r, post_r = _bin_range(pre, None), _bin_range(post, _common_bounds(specs))

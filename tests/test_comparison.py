@@ -133,6 +133,22 @@ def test_dead_share_is_the_hand_counted_share_of_units_silent_on_every_probe_inp
     assert np.isnan(dead["Tanh"])  # tanh has no dead rule: not "0 % dead"
 
 
+def test_by_layer_a_deep_sigmoid_network_passes_its_first_layers_almost_no_gradient():
+    """The vanishing-gradient picture: per layer, the weight-gradient norm of each model
+    after one step, against each layer's gradient worked out by autograd on its own."""
+    deep = BASE.replace(dataset="spiral", depth=10, width=8, init="xavier")
+    comparison = Comparison(_cmp(base=deep, values=("sigmoid", "relu"), seeds=3))
+    comparison.step(1, probe_at_end=True)
+    grads = comparison.profile().query("metric == 'grad_norm'").set_index(["variant", "layer"])
+    sigmoid, relu = grads.loc["Sigmoid"]["median"], grads.loc["ReLU"]["median"]
+    assert sigmoid.loc[1] < 1e-3 * relu.loc[1]  # orders of magnitude at the first layer
+    assert sigmoid.loc[1] < 1e-2 * sigmoid.loc[10]  # and rising towards the output
+    stack = comparison.groups[0].stack
+    own = stack.weights[0].grad[0].norm()  # the first model's first layer, as autograd left it
+    raw = comparison.layer_history["grad_norm"][-1][0, 0]
+    assert raw == pytest.approx(float(own), rel=1e-6)
+
+
 def test_bands_and_table_are_medians_and_extremes_over_live_seeds():
     comparison = Comparison(_cmp(values=("relu", "tanh"), seeds=3, target=0.6))
     comparison.step(60)

@@ -200,7 +200,31 @@ def inside(snap: CompareSnapshot) -> list[Show]:
         snap.bands, "grad_norm", "Gradient norm", labels, "norm (last step)", "log"
     )
     view = _view([test, dead, grads], "cmp_inside", "Test loss, dead units and gradient norm", 160)
-    return [view, results(snap)]
+    return [view, *by_layer(snap), results(snap)]
+
+
+def by_layer(snap: CompareSnapshot) -> list[Show]:
+    """Each measurement by hidden layer, now: where in the network units die, saturate or
+    stop getting gradient (the first layers, for a deep sigmoid network)."""
+    if snap.profile.empty or snap.profile["layer"].max() < 2:
+        return []
+    p, labels = snap.profile, snap.info.labels
+    layer = {"over": "layer"}
+    chart_list = [
+        charts.band_chart(p, "dead_fraction", "Dead units by layer", labels, "share dead",
+                          "share", ".1%", **layer),
+        charts.band_chart(p, "saturated_fraction", "Saturated units by layer", labels,
+                          "share saturated", "share", ".1%", **layer),
+        charts.band_chart(p, "grad_norm", "Gradient norm by layer", labels,
+                          "weight-gradient norm", "log", **layer),
+    ]  # fmt: skip
+    view = _view(chart_list, "cmp_layers", "Dead, saturated and gradient by layer", 160)
+    caption = (
+        "At the latest probe: each variant's median over its live seeds, the band its lowest "
+        "to highest. Saturated: |f'| < 0.01 for every probe input; an activation that cannot "
+        "die (or saturate) draws no line there."
+    )
+    return [lambda: st.subheader("By layer, now"), view, lambda: st.caption(caption)]
 
 
 TABLE_COLUMNS = {

@@ -22,9 +22,15 @@ def variant_colors(n: int) -> list[str]:
     return [VARIANT_COLORS[i % len(VARIANT_COLORS)] for i in range(n)]
 
 
+X_AXES = {  # the band's x: training steps, or depth for a by-layer profile
+    "step": alt.X("step:Q", title="training step", axis=alt.Axis(format="~s", tickMinStep=1)),
+    "layer": alt.X("layer:Q", title="hidden layer", axis=alt.Axis(format="d", tickMinStep=1)),
+}
+
+
 @_cache
 def _band_skeleton(
-    title: str, y_title: str, fmt: str, variants: tuple[str, ...], scale: str
+    title: str, y_title: str, fmt: str, variants: tuple[str, ...], scale: str, over: str
 ) -> alt.LayerChart:
     """The band and the median line of each variant; the y scale: "log", "share" (0 to 1),
     "unit" (at most 1: R², whose low end follows the data) or "linear"."""
@@ -41,7 +47,7 @@ def _band_skeleton(
         "unit": alt.Scale(domainMax=1, zero=False),
     }.get(scale, alt.Scale(zero=False))
     axis = alt.Axis(format="%") if scale == "share" else alt.Axis()
-    x = alt.X("step:Q", title="training step", axis=alt.Axis(format="~s", tickMinStep=1))
+    x = X_AXES[over]
     band = (
         alt.Chart()
         .mark_area(opacity=BAND_OPACITY)
@@ -49,7 +55,7 @@ def _band_skeleton(
     )
     tips = [
         alt.Tooltip("variant:N"),
-        alt.Tooltip("step:Q"),
+        alt.Tooltip(f"{over}:Q"),
         alt.Tooltip("median:Q", title="median", format=fmt),
         alt.Tooltip("lo:Q", title="min", format=fmt),
         alt.Tooltip("hi:Q", title="max", format=fmt),
@@ -72,8 +78,10 @@ def band_chart(
     y_title: str | None = None,
     scale: str = "linear",
     fmt: str = ".4g",
+    over: str = "step",
 ) -> alt.LayerChart:
-    """`metric`'s band per variant from `bands` (metric, variant, step, median, lo, hi).
+    """`metric`'s band per variant from `bands` (metric, variant, `over`, median, lo, hi):
+    over training steps, or over hidden layers ("layer") for a profile of the network now.
 
     On a log scale, values <= 0 sit at a tiny floor; R² ("unit") is clipped at -1 below, as
     the Playground's R² chart is, so one untrained seed's -50 cannot flatten the rest.
@@ -84,6 +92,6 @@ def band_chart(
         frame = frame.assign(**{c: frame[c].clip(lower=LOG_FLOOR) for c in ("median", "lo", "hi")})
     elif scale == "unit":
         frame = frame.assign(**{c: frame[c].clip(-1.0, 1.0) for c in ("median", "lo", "hi")})
-    skeleton = _band_skeleton(title, y_title or title.lower(), fmt, tuple(variants), scale)
+    skeleton = _band_skeleton(title, y_title or title.lower(), fmt, tuple(variants), scale, over)
     frame = frame.reset_index(drop=True)
     return _with_data(skeleton, frame, frame)
