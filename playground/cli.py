@@ -1,4 +1,4 @@
-"""Command line: `python -m playground train | inspect | properties | list`.
+"""Command line: `python -m playground train | inspect | properties | lab | list`.
 
 Flags come from the same settings table as the app and its URLs, so their names, ranges and
 defaults cannot disagree. A bad flag or value prints one line naming the allowed range and exits
@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from playground import activations, configure_torch, properties
+from playground import activations, configure_torch, labs, properties
 from playground.config import DEVICES, SETTING, SETTINGS, ConfigError, RunConfig, config_dict
 from playground.data import DATASETS
 from playground.inspection import inspect_init
@@ -111,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", choices=DEVICES, default="cpu", help="where the float32 measurements run"
     )
     props.add_argument("--json", metavar="PATH", help="write the records as JSON ('-': stdout)")
+    lab = sub.add_parser(
+        "lab",
+        help="run a lab headless, or list them",
+        description="Train a lab's variants in lock-step, each over its seeds, and report every "
+        "hidden layer at the end: the share of dead and saturated units (on the probe set) and "
+        "the weight-gradient norm of the last step. 'list' names the labs.",
+    )
+    lab.add_argument("name", metavar="NAME", help="a lab's key, or 'list'")
+    lab.add_argument("--seeds", type=_count("seeds", 16), help="seeds a variant (the lab's own)")
+    lab.add_argument("--steps", type=_count("steps"), help="training steps (the lab's own)")
+    lab.add_argument("--json", metavar="PATH", help="write the record as JSON ('-': stdout)")
     sub.add_parser("list", help="list activations, inits, datasets and output/loss pairings")
     return parser
 
@@ -265,6 +276,50 @@ def _properties(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lab(args: argparse.Namespace) -> int:
+    found = labs.all_labs()
+    if args.name == "list":
+        for key, lab in found.items():
+            print(f"{key}: {lab.title}. {lab.question}")
+        return 0
+    if args.name not in found:
+        raise ValueError(f"no lab {args.name!r}; the labs are {', '.join(found)}")
+    lab = found[args.name]
+    record = labs.run(lab, args.seeds, args.steps)
+    out = sys.stderr if args.json == "-" else sys.stdout
+    seeds = len(record["variants"][0]["runs"])
+    print(f"{lab.title}: {seeds} seeds a variant, {record['steps']} steps", file=out)
+    print("per hidden layer, median over the seeds that did not diverge:", file=out)
+    print(_table([_lab_row(v) for v in record["variants"]]), file=out)
+    if lab.key == "output-loss":
+        print(_table(labs.pairing_numbers()), file=out)
+    if args.json:
+        _write_json(args.json, record)
+    return 0
+
+
+def _lab_row(variant: dict[str, Any]) -> dict[str, Any]:
+    runs = [r for r in variant["runs"] if not r["diverged"]]
+    row: dict[str, Any] = {
+        "variant": variant["key"],
+        "diverged": f"{len(variant['runs']) - len(runs)}/{len(variant['runs'])}",
+    }
+    for key, word in (("dead_fraction", "dead"), ("saturated_fraction", "saturated"),
+                      ("grad_norm", "grad_norm")):  # fmt: skip
+        layers = np.array([r[key] for r in runs], dtype=float) if runs else np.empty((0, 0))
+        row[word] = _layer_list(layers, key != "grad_norm")
+    return row
+
+
+def _layer_list(values: np.ndarray, share: bool) -> str:
+    """Per-layer medians as 'a/b/c': percentages for shares, 2 significant digits for norms."""
+    if not values.size or np.isnan(values).all():
+        return "-"
+    with np.errstate(all="ignore"):
+        medians = np.nanmedian(values, axis=0)
+    return "/".join(f"{m:.0%}" if share else f"{m:.1e}" for m in medians)
+
+
 def _list() -> int:
     print("activations:", ", ".join(activations.HIDDEN_KEYS), "(softmax: output layer only)")
     print("inits:", ", ".join(INITS))
@@ -298,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list()
         if args.command == "properties":
             return _properties(args)
+        if args.command == "lab":
+            return _lab(args)
         return _train(args) if args.command == "train" else _inspect(args)
     except (ConfigError, ValueError) as e:
         print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)

@@ -88,14 +88,30 @@ def value_label(vary: str, value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A lab's variant: settings over the shared ones, under a key and a label of its own
+    (a lab's variants may differ in several settings at once: a cure for dying ReLU is a
+    lower learning rate, or another activation, or batch norm)."""
+
+    key: str
+    label: str
+    settings: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class CompareConfig:
-    """Everything that defines a comparison: the Playground's config, and what varies."""
+    """Everything that defines a comparison: the Playground's config, and what varies.
+
+    Either one setting varies over `values` (the Compare page), or `custom` lists variants
+    with settings of their own (a lab, named by `lab`; `values` are then their keys)."""
 
     base: RunConfig = field(default_factory=RunConfig)
     vary: str = "activation"
     values: tuple[Any, ...] = DEFAULT_VALUES["activation"]
     seeds: int = 4
     target: float = 0.1  # display only: the loss the table counts steps to
+    custom: tuple[Variant, ...] = ()
+    lab: str = ""
 
     @property
     def n_models(self) -> int:
@@ -111,18 +127,23 @@ class CompareConfig:
 
     def variant(self, value: Any) -> RunConfig:
         """The Playground config of one variant (one activation per network: no per-layer
-        list; an activation's own parameter at its default)."""
-        changes: dict[str, Any] = {self.vary: value, "layer_activations": ""}
-        if self.vary == "activation":
+        list; an activation's own parameter at its default unless the variant sets it)."""
+        if self.custom:
+            changes = dict(next(v.settings for v in self.custom if v.key == value))
+        else:
+            changes = {self.vary: value}
+        if "activation" in changes and "alpha" not in changes:
             changes["alpha"] = None
-        return self.base.replace(**changes)
+        return self.base.replace(layer_activations="", **changes)
 
     def labels(self) -> list[str]:
+        if self.custom:
+            return [v.label for v in self.custom]
         return [value_label(self.vary, v) for v in self.values]
 
     def problems(self) -> list[tuple[str, str]]:
         """Every reason this comparison cannot run, as (key, message); empty when it can."""
-        if self.vary not in VARIES:
+        if not self.custom and self.vary not in VARIES:
             return [("vary", f"vary must be one of {', '.join(VARIES)} (got {self.vary!r})")]
         out: list[tuple[str, str]] = []
         n = len(self.values)
@@ -144,6 +165,9 @@ class CompareConfig:
                 if message not in seen:  # one shared problem (the data) said once
                     seen.add(message)
                     out.append((key, message))
+        depths = {self.variant(v).depth for v in self.values}
+        if len(depths) > 1:  # their by-layer measurements must line up
+            out.append(("depth", f"the variants must share one depth (got {sorted(depths)})"))
         return out
 
     def validate(self) -> CompareConfig:
@@ -164,6 +188,8 @@ class CompareConfig:
 
     def query(self) -> dict[str, str]:
         """The comparison's own link parameters (the base's are `config.to_query`'s)."""
+        if self.lab:
+            return {"lab": self.lab, "seeds": str(self.seeds), "target": repr(self.target)}
         return {
             "vary": self.vary,
             "values": ",".join(value_text(self.vary, v) for v in self.values),
@@ -175,7 +201,7 @@ class CompareConfig:
         return {
             "schema_version": SCHEMA_VERSION,
             "base": asdict(self.base),
-            "vary": self.vary,
+            **({"lab": self.lab} if self.lab else {"vary": self.vary}),
             "values": list(self.values),
             "seeds": self.seeds,
             "target": self.target,
@@ -294,11 +320,12 @@ class Comparison:
         self._probe()
 
     def _groups(self) -> list[_Group]:
-        shapes: dict[tuple[bool, str], list[int]] = {}
+        shapes: dict[tuple[Any, ...], list[int]] = {}
         for i, v in enumerate(self.variants):
-            shapes.setdefault((v.batch_norm, v.resolved_pairing()), []).append(i)
+            key = (v.batch_norm, v.resolved_pairing(), v.width, v.depth, v.l1, v.l2)
+            shapes.setdefault(key, []).append(i)
         groups = []
-        for (bn, pairing), idx in shapes.items():
+        for (bn, pairing, *_), idx in shapes.items():
             models = [self._model(self.variants[i], s) for i in idx for s in range(self.cfg.seeds)]
             v = self.variants[idx[0]]
             stack = Stack(
@@ -537,7 +564,7 @@ class Comparison:
                 {
                     "seed": self.cfg.base.init_seed + i % self.cfg.seeds,
                     "diverged": i in frozen,
-                    **{k: self.layer_history[k][-1][i].tolist() for k in LAYER_METRICS},
+                    **{k: _finite(self.layer_history[k][-1][i]) for k in LAYER_METRICS},
                 }
             )
         return out
@@ -589,6 +616,11 @@ class Comparison:
             if warning and warning not in out:
                 out.append(f"{PAIRINGS[v.resolved_pairing()].label}: {warning}")
         return out
+
+
+def _finite(values: np.ndarray) -> list[float | None]:
+    """A list for JSON: None where a measurement does not apply (tanh units cannot die)."""
+    return [float(v) if math.isfinite(v) else None for v in values]
 
 
 def _spread(values: np.ndarray) -> tuple[float, float, float]:

@@ -1,0 +1,123 @@
+"""Labs: every lab file loads, a bad one is refused naming what is wrong, each lab's headline
+holds when the engine runs it, and the command line reports it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from playground import cli, labs
+from playground.labs import LabError
+
+LABS = labs.all_labs()
+
+
+def test_every_lab_loads_with_its_words_and_variants():
+    assert list(LABS) == ["dying-relu", "vanishing-gradients", "output-loss"]
+    for lab in LABS.values():
+        assert lab.question.endswith("?") and lab.explanation and lab.watch and lab.next
+        assert len(lab.variants) >= 2 and lab.compare_config().problems() == []
+    assert LABS["dying-relu"].variants[0].key == "too-hard"
+
+
+GOOD = """
+title = "t"
+question = "q?"
+explanation = "e"
+watch = "w"
+next = "n"
+[settings]
+dataset = "circle"
+{extra}
+[[variants]]
+key = "a"
+label = "A"
+{variant}
+[[variants]]
+key = "b"
+label = "B"
+settings = {{ activation = "relu" }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "variant", "words"),
+    [
+        ("lr = 99", "", "lr must be a number between 1e-05 and 10"),
+        ("", 'settings = { colour = "red" }', "variant a: unknown setting 'colour'"),
+        ("", 'settings = { dataset = "xor" }', "variant a: dataset is shared by every variant"),
+        ("", "settings = { depth = 0 }", "variant a: depth must be a whole number"),
+        ("", "settings = { depth = 3 }", "share one depth"),
+        ('hide = ["lr", "nope"]', "", "unknown control 'nope'"),
+    ],
+)
+def test_a_lab_file_with_a_bad_setting_is_refused_naming_it(tmp_path, extra, variant, words):
+    if extra.startswith("hide"):
+        text = extra + "\n" + GOOD.format(extra="", variant=variant)
+    else:
+        text = GOOD.format(extra=extra, variant=variant)
+    path = tmp_path / "9-broken.toml"
+    path.write_text(text)
+    with pytest.raises(LabError, match="9-broken.toml") as e:
+        labs.load(path)
+    assert words in str(e.value)
+
+
+def _dead_by_run(record: dict, key: str) -> list[float]:
+    variant = next(v for v in record["variants"] if v["key"] == key)
+    return [max(r["dead_fraction"]) for r in variant["runs"] if not r["diverged"]]
+
+
+def test_dying_relu_the_problem_kills_units_on_most_seeds_and_the_cures_far_fewer():
+    lab = LABS["dying-relu"]
+    keep = {"too-hard", "lower-lr", "elu", "batch-norm"}
+    lab = dataclasses.replace(lab, variants=tuple(v for v in lab.variants if v.key in keep))
+    record = labs.run(lab, seeds=8)
+    problem = _dead_by_run(record, "too-hard")
+    assert len(problem) == 8 and sum(d >= 0.5 for d in problem) >= 6  # a layer half dead
+    for cure in ("lower-lr", "elu", "batch-norm"):
+        dead = _dead_by_run(record, cure)
+        assert np.median(dead) <= np.median(problem) / 3, (cure, dead, problem)
+
+
+def test_vanishing_gradients_sigmoid_first_layers_get_orders_of_magnitude_less():
+    record = labs.run(LABS["vanishing-gradients"], seeds=2, steps=1)
+    first = {
+        v["key"]: np.median([r["grad_norm"][0] for r in v["runs"]]) for v in record["variants"]
+    }
+    assert first["sigmoid"] < 1e-4 * first["relu"] and first["sigmoid"] < 1e-4 * first["tanh"]
+
+
+def test_the_pairing_numbers_match_a_hand_computation():
+    rows = {(r["pairing"], r["case"]): r for r in labs.pairing_numbers()}
+    bce = rows["Sigmoid + BCELoss", "logit 17, label 0"]
+    assert (bce["loss"], bce["gradient"]) == (100.0, 0.0)  # log(0) clamped at -100, no slope
+    logits = rows["One logit + BCEWithLogitsLoss", "logit 17, label 0"]
+    sig17 = 1 / (1 + math.exp(-17))
+    assert logits["loss"] == pytest.approx(17 + math.log1p(math.exp(-17)))
+    assert logits["gradient"] == pytest.approx(sig17)
+    floor = rows["Softmax + CrossEntropyLoss", "3 classes, right at logit 30"]
+    assert floor["loss"] == pytest.approx(math.log(1 + 2 / math.e), rel=1e-6)
+    tanh = rows["Tanh output + MSE", "target 2, pre-output 3"]
+    t = math.tanh(3)
+    assert tanh["loss"] == pytest.approx((t - 2) ** 2, rel=1e-6)
+    assert tanh["gradient"] == pytest.approx(abs(2 * (t - 2) * (1 - t * t)), rel=1e-5)
+
+
+def test_the_command_line_lists_and_runs_a_lab(capsys):
+    assert cli.main(["lab", "list"]) == 0
+    assert "dying-relu: Dying ReLU." in capsys.readouterr().out
+    assert cli.main(["lab", "dying-relu", "--seeds", "2", "--steps", "20", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    record = json.loads(captured.out)
+    assert record["lab"] == "dying-relu" and record["variants"][0]["key"] == "too-hard"
+    run = record["variants"][0]["runs"][0]
+    assert set(run) == {"seed", "diverged", "dead_fraction", "saturated_fraction", "grad_norm"}
+    assert len(run["dead_fraction"]) == 4 and run["diverged"] is False
+    assert "too-hard" in captured.err  # the table, beside the JSON on stdout
+    assert cli.main(["lab", "nope"]) == 2
+    assert "no lab 'nope'" in capsys.readouterr().err
