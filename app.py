@@ -16,4 +16,5 @@ explorer = st.Page(
 compare = st.Page(
     "pages/3_compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"
 )
-st.navigation([home, playground, explorer, compare]).run()
+labs = st.Page("pages/4_labs.py", title="Labs", icon=":material/science:", url_path="labs")
+st.navigation([home, playground, explorer, compare, labs]).run()

@@ -8,6 +8,7 @@ from ui.entry import enter_through_app
 PLAYGROUND = "pages/1_playground.py"
 EXPLORER = "pages/2_explorer.py"
 COMPARE = "pages/3_compare.py"
+LABS = "pages/4_labs.py"
 
 enter_through_app()
 
@@ -36,6 +37,11 @@ def main() -> None:
         label="Compare: race activations (or initialisations, learning rates, optimisers) "
         "over several seeds, side by side",
         icon=":material/compare_arrows:",
+    )
+    st.page_link(
+        LABS,
+        label="Labs: dying ReLU, vanishing gradients, output and loss, one click each",
+        icon=":material/science:",
     )
     st.subheader("Start from a scenario")
     cols = st.columns(2)

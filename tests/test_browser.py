@@ -299,3 +299,21 @@ def test_a_comparison_trains_live_from_its_link_and_pauses(browser, server):
     assert page.get_by_label("Training loss and test accuracy chart").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
+
+
+@pytest.mark.parametrize("lab", ["dying-relu", "vanishing-gradients", "output-loss"])
+def test_each_lab_opens_from_its_link_and_trains(browser, server, lab):
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(f"{server}/labs?lab={lab}")
+    page.get_by_text("What to look at").wait_for(timeout=60_000)
+    page.get_by_role("button", name=re.compile("Play")).click()
+    page.get_by_role("button", name=re.compile("Pause")).wait_for()
+    page.wait_for_timeout(3000)
+    assert _step(page) > 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"lab-{lab}.png"), full_page=True)
+    page.get_by_role("button", name=re.compile("Pause")).click()
+    page.get_by_role("button", name=re.compile("Play")).wait_for()
+    assert page.get_by_text("By layer, now").count() == 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()

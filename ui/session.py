@@ -110,7 +110,9 @@ def session_box(page: str = "playground") -> TrainerBox:
 
 
 def page_of(cfg: RunConfig | CompareConfig) -> str:
-    return "compare" if isinstance(cfg, CompareConfig) else "playground"
+    if isinstance(cfg, CompareConfig):
+        return "labs" if cfg.lab else "compare"
+    return "playground"
 
 
 def sync(cfg: RunConfig | CompareConfig) -> TrainerHandle | None:

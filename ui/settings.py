@@ -49,7 +49,7 @@ def apply_link(params: Mapping[str, Any], extra: Collection[str] = ()) -> None:
     """Make the session's settings those of a link (or preset), with notices for what was not
     applied. Runs before widgets are drawn (first run, or a widget callback). `extra` names the
     page's own parameters, read by the page (see `ui.compare`)."""
-    preset = _param(params, "preset")
+    preset = link_param(params, "preset")
     if preset in PRESETS:  # a scenario's settings under the link's own: the note fits the run
         params = {**PRESETS[preset].query(), **params}
     cfg, notices = from_query(params, extra)
@@ -64,7 +64,7 @@ def apply_link(params: Mapping[str, Any], extra: Collection[str] = ()) -> None:
         notices.append(f"alpha does not apply to {cfg.activation}; ignored.")
     if param is None or cfg.alpha == param.default:  # as the sidebar will read it back
         cfg = cfg.replace(alpha=None)
-    hidden, hide_notices = parse_hide(_param(params, "hide"))
+    hidden, hide_notices = parse_hide(link_param(params, "hide"))
     values = asdict(cfg)
     st.session_state[VALUES] = values
     st.session_state[HIDDEN] = hidden
@@ -89,7 +89,7 @@ def literal(text: str, limit: int = 400) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:/])", r"\\\1", text)  # ":/": no autolinks
 
 
-def _param(params: Mapping[str, Any], key: str) -> str:
+def link_param(params: Mapping[str, Any], key: str) -> str:
     """One link parameter as text (the last one when it was given several times)."""
     value = params.get(key, "")
     return str(value[-1]) if isinstance(value, list | tuple) and value else str(value or "")
@@ -137,13 +137,14 @@ def show_notices(cfg: RunConfig) -> None:
 
 
 # ---- the sidebar --------------------------------------------------------------------------------
-def sidebar(extra: Collection[str] = ()) -> RunConfig:
+def sidebar(extra: Collection[str] = (), under: Mapping[str, str] | None = None) -> RunConfig:
     """Draw every visible setting and return the config they describe (not yet validated).
 
-    `extra`: the page's own link parameters, which the page reads (not unknown to the link)."""
+    `extra`: the page's own link parameters, which the page reads (not unknown to the link);
+    `under`: parameters a new link is applied over (a lab's settings under the link's own)."""
     params = st.query_params.to_dict()
     if arrived_with_a_new_link(params):
-        apply_link(params, extra)
+        apply_link({**(under or {}), **params}, extra)
     values: dict[str, Any] = st.session_state[VALUES]
     sb = st.sidebar
     _preset_picker(sb)

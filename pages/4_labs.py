@@ -1,0 +1,37 @@
+"""Labs: one click from a question to the experiment that answers it.
+
+Composition only: the lab and its words come from ui.labs, the shared settings from the sidebar
+(ui.settings, with the lab's applied), the race's panels from ui.compare, the trainer from the
+session (ui.session).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import compare, labs, session, settings
+from ui.entry import enter_through_app
+
+enter_through_app()
+
+
+def main() -> None:
+    st.title("Labs")
+    params = st.query_params.to_dict()
+    lab = labs.current(params, settings.arrived_with_a_new_link(params))
+    seeds = labs.picker(lab)
+    base = settings.sidebar(extra=labs.LAB_KEYS, under=lab.query())
+    cfg = labs.config(lab, base, seeds)
+    trainer = session.sync(cfg)
+    settings.show_notices(base)
+    labs.words(lab)
+    if trainer is None:
+        st.stop()
+    session.controls(trainer, page="labs")
+    compare.about(trainer.info, session.backend().max_models)
+    session.live(trainer, compare.race, compare.inside, notes=lambda: compare.notes(trainer.info))
+    labs.next_question(lab)
+    compare.downloads(trainer)
+
+
+main()

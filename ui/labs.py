@@ -1,0 +1,134 @@
+"""The Labs page's parts: the picker, a lab's words, and its numbers.
+
+A lab opens like a scenario: its shared settings are applied to the sidebar as a link's are
+(with the controls it hides), under whatever the link itself sets, so a learner can change a
+setting and see the lab answer differently. Its variants then race as a comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from playground import labs
+from playground.comparison import CompareConfig
+from playground.config import RunConfig
+from ui import settings
+from ui.settings import literal
+
+LAB_KEYS = ("lab", "seeds", "target")  # the Labs page's own link parameters
+KEY, SEEDS, NOTICE = "lab_key", "lab_seeds", "lab_notice"
+
+
+@st.cache_resource(show_spinner=False)
+def found() -> dict[str, labs.Lab]:
+    """Every lab, read once per server: a broken file is the server's error, said on the page."""
+    return labs.all_labs()
+
+
+def current(params: Mapping[str, Any], new_link: bool) -> labs.Lab:
+    """The lab a new link names (or the first), else the one the session has open."""
+    every = found()
+    if new_link or KEY not in st.session_state:
+        key = settings.link_param(params, "lab") or next(iter(every))
+        st.session_state[NOTICE] = None
+        if key not in every:
+            st.session_state[NOTICE] = f"no lab {key!r}; opened {next(iter(every))} instead."
+            key = next(iter(every))
+        st.session_state[KEY] = key
+        st.session_state[SEEDS] = _seeds_of(params, every[key])
+    return every[st.session_state[KEY]]
+
+
+def _seeds_of(params: Mapping[str, Any], lab: labs.Lab) -> int:
+    text = settings.link_param(params, "seeds")
+    return int(text) if text.isdigit() and 1 <= int(text) <= 16 else fitting_seeds(lab)
+
+
+def fitting_seeds(lab: labs.Lab) -> int:
+    """The lab's seeds, or as many as this server's limit on one comparison allows."""
+    from ui.session import host_limits  # ui.session imports the sidebar: import when used
+
+    return max(1, min(lab.seeds, host_limits().max_compare_models // len(lab.variants)))
+
+
+def picker(lab: labs.Lab) -> int:
+    """The lab to open and how many seeds a variant; opening one applies it at once."""
+    every = found()
+    c1, c2 = st.columns([4, 1])
+    st.session_state["lab_pick"] = lab.key
+    c1.selectbox(
+        "Lab",
+        list(every),
+        format_func=lambda k: f"{every[k].title}: {every[k].question}",
+        key="lab_pick",
+        on_change=_picked,
+        help="Opening a lab applies its settings (the sidebar shows them) and races its variants.",
+    )
+    seeds = c2.number_input(
+        "Seeds",
+        1,
+        16,
+        key=SEEDS,
+        help=f"Networks per variant, each from its own starting weights (the lab asks for "
+        f"{lab.seeds}; the command line runs them all).",
+    )
+    return int(seeds)
+
+
+def _picked() -> None:
+    lab = found()[st.session_state["lab_pick"]]
+    settings.apply_link(lab.query(), LAB_KEYS)
+    st.session_state[KEY] = lab.key
+    st.session_state[SEEDS] = fitting_seeds(lab)
+    st.session_state[NOTICE] = None
+
+
+def config(lab: labs.Lab, base: RunConfig, seeds: int) -> CompareConfig:
+    return CompareConfig(
+        base=base,
+        values=tuple(v.key for v in lab.variants),
+        seeds=seeds,
+        custom=lab.variants,
+        lab=lab.key,
+    )
+
+
+def words(lab: labs.Lab) -> None:
+    """The question, what the experiment shows, and what to look at while it runs."""
+    notice = st.session_state.get(NOTICE)
+    if notice:
+        st.warning(f"Link: {literal(notice)}", icon=":material/link:")
+    st.subheader(lab.question)
+    st.markdown(lab.explanation)
+    st.info(f"**What to look at.** {lab.watch}", icon=":material/visibility:")
+    if lab.seeds > st.session_state.get(SEEDS, lab.seeds):
+        st.caption(
+            f"This lab asks for {lab.seeds} seeds a variant; this server runs at most "
+            f"{fitting_seeds(lab)} for its {len(lab.variants)} variants. "
+            f"`python -m playground lab {lab.key}` runs them all."
+        )
+    if lab.key == "output-loss":
+        numbers()
+
+
+def numbers() -> None:
+    """The output/loss lab's numbers, as PyTorch computes them."""
+    rows = pd.DataFrame(labs.pairing_numbers())
+    st.dataframe(
+        rows.rename(columns=str.capitalize),
+        hide_index=True,
+        column_config={
+            "Loss": st.column_config.NumberColumn(format="%.4g"),
+            "Gradient": st.column_config.NumberColumn(
+                format="%.3g", help="The largest gradient of the loss with respect to the logits."
+            ),
+        },
+    )
+
+
+def next_question(lab: labs.Lab) -> None:
+    st.success(f"**Try next.** {lab.next}", icon=":material/lightbulb:")
