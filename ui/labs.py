@@ -15,7 +15,7 @@ import streamlit as st
 
 from playground import labs
 from playground.comparison import CompareConfig
-from playground.config import RunConfig
+from playground.config import SETTING, RunConfig
 from ui import settings
 from ui.settings import literal
 
@@ -105,6 +105,12 @@ def words(lab: labs.Lab) -> None:
     st.subheader(lab.question)
     st.markdown(lab.explanation)
     st.info(f"**What to look at.** {lab.watch}", icon=":material/visibility:")
+    own = sorted({SETTING[k].label.lower() for v in lab.variants for k, _ in v.settings})
+    if own:
+        st.caption(
+            f"The variants set their own {', '.join(own)}; every other setting is the "
+            "sidebar's, the same for all of them."
+        )
     if lab.seeds > st.session_state.get(SEEDS, lab.seeds):
         st.caption(
             f"This lab asks for {lab.seeds} seeds a variant; this server runs at most "
