@@ -22,6 +22,7 @@ from playground.backends import TrainerHandle
 from playground.comparison import CompareConfig
 from playground.config import RunConfig
 from playground.runner import Snapshot
+from ui import share
 from ui.panels import Show
 from ui.settings import hidden, literal, write_link
 
@@ -220,7 +221,7 @@ def controls(trainer: TrainerHandle, page: str = "playground") -> None:
         ("reset", "Reset", ":material/restart_alt:", "reset",
          "Back to step 0 with the same starting weights."),
     )  # fmt: skip
-    *cols, c4 = st.columns([1, 1, 1, 3])
+    *cols, share_col, c4 = st.columns([1, 1, 1, 1, 3])
     for col, (control, label, icon, name, tip) in zip(cols, buttons):
         if control in hidden():
             continue
@@ -240,6 +241,7 @@ def controls(trainer: TrainerHandle, page: str = "playground") -> None:
         if backend().name == "thread"
         else f"in its own process ({device})"
     )
+    share.share(share_col)
     c4.caption(f"Trains {how}; up to {backend().limit} at once on {where}.")
 
 

@@ -1,0 +1,63 @@
+"""Sharing: the link a page offers opens the same settings, and its QR code is that link."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import segno
+from apptools import ROOT, open_page
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from playground.comparison import COMPARE_KEYS, compare_from_query
+from playground.config import from_query
+from ui import share
+
+
+@pytest.fixture(autouse=True)
+def _fresh(fresh_session):
+    """Each test its own session cache."""
+
+
+def _shared(at) -> dict[str, str]:
+    code = next(c for c in at.code if "?" in c.value)
+    return dict(parse_qsl(urlsplit(code.value).query, keep_blank_values=True))
+
+
+def test_the_shared_link_is_short_and_opens_the_same_settings():
+    at = open_page(dataset="spiral", activation="relu", depth="4", lr="0.3", hide="lr")
+    query = _shared(at)
+    assert query == {
+        "v": "1", "dataset": "spiral", "activation": "relu", "depth": "4", "lr": "0.3",
+        "hide": "lr",
+    }  # fmt: skip
+    address_bar = {k: v for k, v in at.query_params.items()}
+    assert from_query(query) == from_query(address_bar)
+
+
+def test_a_comparisons_shared_link_keeps_what_varies():
+    at = AppTest.from_file(str(ROOT / "pages/3_compare.py"), default_timeout=90)
+    for k, v in {"vary": "optimizer", "values": "sgd,adam", "seeds": "2", "depth": "3"}.items():
+        at.query_params[k] = v
+    at.run()
+    query = _shared(at)
+    assert {k: query[k] for k in ("vary", "values", "seeds", "depth")} == {
+        "vary": "optimizer", "values": "sgd,adam", "seeds": "2", "depth": "3",
+    }  # fmt: skip
+    base, _ = from_query(query, extra=COMPARE_KEYS)
+    cfg, notices = compare_from_query(query, base)
+    assert (cfg.values, cfg.seeds, base.depth, notices) == (("sgd", "adam"), 2, 3, [])
+
+
+def test_the_qr_code_is_the_link():
+    link = "http://localhost:8501/compare?v=1&vary=lr&values=0.01,0.1&seeds=3"
+    png = share.qr_png(link)
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.size[0] == image.size[1]
+    again = io.BytesIO()
+    segno.make(link, error="m").save(again, kind="png", scale=6, border=2)
+    assert png == again.getvalue()
+    cfg, notices = compare_from_query(dict(parse_qsl(urlsplit(link).query)), from_query({})[0])
+    assert (cfg.vary, cfg.values, cfg.seeds, notices) == ("lr", (0.01, 0.1), 3, [])
