@@ -2,7 +2,16 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="Activation Playground", page_icon="🧠", layout="wide")
+from ui import present
+
+present.from_link(st.query_params.to_dict())
+st.set_page_config(
+    page_title="Activation Playground",
+    page_icon="🧠",
+    layout="wide",
+    initial_sidebar_state="collapsed" if present.chart() else "auto",
+)
+present.style()
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 playground = st.Page(
     "pages/1_playground.py",

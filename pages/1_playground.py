@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from playground.runner import RunInfo, Snapshot
-from ui import panels, session, settings
+from ui import panels, present, session, settings
 from ui.entry import enter_through_app
 
 enter_through_app()
@@ -22,15 +22,23 @@ def overview(snap: Snapshot) -> list[panels.Show]:
 
 def notes(info: RunInfo, playing: bool) -> None:
     """What changes only with the run, drawn once per page run between the live parts."""
+    if present.chart() is not None:  # a projector's one screen: no words between the charts
+        return
     panels.map_and_curves_notes(info)
     st.subheader("Inside the network")
     if playing:  # why these charts' steps trail the counter by up to SLOW_S
         st.caption(f"Redrawn every {session.SLOW_S:g} s while training: they change slowly.")
 
 
+INSIDE = {"histograms": panels.histograms, "health": panels.unit_health,
+          "gradients": panels.gradients}  # fmt: skip
+
+
 def inside(snap: Snapshot) -> list[panels.Show]:
-    """The charts that change slowly, redrawn every couple of seconds."""
-    return [panels.histograms(snap), panels.unit_health(snap), panels.gradients(snap)]
+    """The charts that change slowly, redrawn every couple of seconds: all three, or the one
+    a presenter chose."""
+    chosen = present.chart()
+    return [INSIDE[k](snap) for k in ([chosen] if chosen else INSIDE)]
 
 
 def main() -> None:
@@ -42,7 +50,10 @@ def main() -> None:
         st.stop()
     session.controls(trainer)
     panels.pairing(trainer.info)
-    session.live(trainer, overview, inside, notes=lambda: notes(trainer.info, trainer.playing))
+    beside = st.columns([2, 1]) if present.chart() else None  # one projector screen
+    session.live(
+        trainer, overview, inside, notes=lambda: notes(trainer.info, trainer.playing), beside=beside
+    )
     session.downloads(trainer)
 
 

@@ -26,7 +26,7 @@ OPTIMIZERS = {
 DEVICES = ("cpu", "cuda", "mps")
 GROUPS = ("Data", "Network", "Training", "Display")  # sidebar order, and names a link may hide
 CONTROLS = ("play", "step", "reset", "downloads")  # buttons a link may hide, beside settings
-LINK_KEYS = ("v", "hide", "preset")  # link parameters that are not settings
+LINK_KEYS = ("v", "hide", "preset", "present")  # link parameters that are not settings
 
 # Value grids for the sliders that jump in sensible steps rather than a linear range.
 LR_GRID = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)

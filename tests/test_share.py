@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -61,3 +62,27 @@ def test_the_qr_code_is_the_link():
     assert png == again.getvalue()
     cfg, notices = compare_from_query(dict(parse_qsl(urlsplit(link).query)), from_query({})[0])
     assert (cfg.vary, cfg.values, cfg.seeds, notices) == ("lr", (0.01, 0.1), 3, [])
+
+
+def test_presenter_mode_from_a_link_keeps_one_chart_large_text_and_its_link():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    for k, v in {"dataset": "spiral", "present": "gradients", "hide": "Data"}.items():
+        at.query_params[k] = v
+    at.switch_page("pages/1_playground.py").run()
+    assert not at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    titles = {s.get("description") for s in specs}
+    assert "Gradient norm per layer (log scale) chart" in titles
+    assert not any("Dead" in (t or "") or "histogram" in (t or "").lower() for t in titles)
+    assert all(s["config"]["axis"]["labelFontSize"] >= 16 for s in specs)
+    assert "Loss chart" in titles  # the loss alone beside the map
+    assert any("font-size: 18px" in h.value for h in at.html)
+    assert at.query_params["present"] == "gradients"
+    assert _shared(at)["present"] == "gradients"  # the shared link presents too
+
+
+def test_presenter_mode_is_off_without_the_link_parameter():
+    at = open_page(dataset="spiral")
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert all("labelFontSize" not in s.get("config", {}).get("axis", {}) for s in specs)
+    assert "present" not in at.query_params

@@ -18,6 +18,7 @@ import streamlit as st
 
 from playground import activations, advice, charts
 from playground.runner import RunInfo, Snapshot
+from ui import present
 
 PROBE_SET = "a fixed probe set of up to 512 training points"
 
@@ -48,6 +49,7 @@ def spec(chart: Any, key: str, renderer: str = "canvas", **size: Any) -> Spec:
 
 
 def for_browser(built: dict[str, Any], key: str, renderer: str = "canvas", **size: Any) -> Spec:
+    built = present.vega(built)  # projector-sized text when presenting
     built["usermeta"] = {"embedOptions": {"renderer": renderer}}
     title = built.get("title")
     title = title.get("text") if isinstance(title, dict) else title
@@ -134,13 +136,16 @@ def map_and_curves(snap: Snapshot) -> Show:
         # re-painting an SVG of 500 circles for the one node that changed (measured: 1 to 3
         # points less of the page's main thread with the reference network)
         boundary = spec(chart, "boundary", width="content")
-    curves = curves_spec(snap, height=CURVE_BESIDE_MAP if boundary else charts.HEIGHT)
+    if present.chart() is not None:  # a projector's one screen: the loss alone, map-high
+        curves = curves_spec(snap, height=2 * CURVE_BESIDE_MAP, loss_only=True)
+    else:
+        curves = curves_spec(snap, height=CURVE_BESIDE_MAP if boundary else charts.HEIGHT)
     hint = overfit_hint(snap)
 
     def show() -> None:
         where: Any = st
-        if boundary is not None:
-            left, where = st.columns([1, 1])
+        if boundary is not None:  # presenting, the map and its legend take a little more
+            left, where = st.columns([11, 9] if present.chart() else [1, 1])
             boundary.show(left)
         curves.show(where)
         if hint:
@@ -152,14 +157,16 @@ def map_and_curves(snap: Snapshot) -> Show:
 CURVE_BESIDE_MAP = 140  # px a curve, so that the two stand as tall as the map beside them
 
 
-def curves_spec(snap: Snapshot, height: int) -> Spec:
+def curves_spec(snap: Snapshot, height: int, loss_only: bool = False) -> Spec:
     """Loss above accuracy (or R²), one view: one element for the browser to redraw, not two."""
     loss = charts.vega_spec(charts.loss_chart(snap.probes, snap.cfg.log_loss))
     metric = charts.vega_spec(charts.metric_chart(snap.probes, snap.task))
-    for view in (loss, metric):
+    views = [loss] if loss_only else [loss, metric]
+    for view in views:
         view["height"] = height
-    built = charts.stacked([loss, metric])
-    built["description"] = f"Loss and {metric['title'].replace('Accuracy', 'accuracy')} chart"
+    built = charts.stacked(views)
+    shown = "Loss" if loss_only else f"Loss and {metric['title'].replace('Accuracy', 'accuracy')}"
+    built["description"] = f"{shown} chart"
     return for_browser(built, "curves")
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 from safetensors.torch import save as safetensors_bytes
@@ -266,8 +267,12 @@ def live(
     fast: Callable[[Snapshot], list[Show]],
     slow: Callable[[Snapshot], list[Show]] | None = None,
     notes: Callable[[], None] | None = None,
+    beside: tuple[Any, Any] | None = None,
 ) -> None:
     """Redraw while training: `fast` every REFRESH_S, `slow` every SLOW_S; both once when paused.
+
+    `beside`: two containers (columns) for the fast and the slow parts, side by side (a
+    presenter's one screen), instead of one above the other.
 
     Two fragments on two timers: the loss curve and counters keep their 2 Hz while charts that
     change slowly (histograms, unit health, gradient norms) cost the browser a quarter as much,
@@ -319,11 +324,14 @@ def live(
 
     if waiting:
         turn()
-    tick()
+    fast_at, slow_at = beside or (st.container(), st.container())
+    with fast_at:
+        tick()
     if notes is not None:
         notes()
     if slow is not None:
-        tock()
+        with slow_at:
+            tock()
 
 
 def _queue_note(place: int) -> str:

@@ -31,6 +31,7 @@ from playground.config import (
 from playground.data import DATASETS
 from playground.presets import PRESETS
 from playground.train import available_devices
+from ui import present
 
 VALUES, HIDDEN, NOTICES, NOTE = "settings", "hidden", "notices", "preset_note"
 ALPHAS, WRITTEN = "alphas", "written_link"
@@ -109,6 +110,8 @@ def write_link(cfg: RunConfig, extra: Mapping[str, str] | None = None) -> None:
     """Put the running config (and hide flags, and the page's own `extra` parameters) in the
     URL, so the address bar is the link."""
     query = {**to_query(cfg), **(extra or {}), **hide_query(hidden())}
+    if present.chart() is not None:  # presenting stays on through every rerun of the link
+        query["present"] = present.chart()
     preset = _active_preset(cfg)
     if preset is not None:  # a copied link shows the scenario's note too
         query["preset"] = preset.key
