@@ -21,10 +21,13 @@ def main() -> None:
     lab = labs.current(params, settings.arrived_with_a_new_link(params))
     seeds = labs.picker(lab)
     base = settings.sidebar(extra=labs.LAB_KEYS, under=lab.query())
-    cfg = labs.config(lab, base, seeds)
-    trainer = session.sync(cfg)
     settings.show_notices(base)
     labs.words(lab)
+    if lab.guess is not None:  # nothing trains: guess, then see the starting weights measured
+        labs.guess_and_reveal(lab, base, seeds)
+        labs.next_question(lab)
+        return
+    trainer = session.sync(labs.config(lab, base, seeds))
     if trainer is None:
         st.stop()
     session.controls(trainer, page="labs")

@@ -304,10 +304,11 @@ def _lab_row(variant: dict[str, Any]) -> dict[str, Any]:
         "variant": variant["key"],
         "diverged": f"{len(variant['runs']) - len(runs)}/{len(variant['runs'])}",
     }
-    for key, word in (("dead_fraction", "dead"), ("saturated_fraction", "saturated"),
-                      ("grad_norm", "grad_norm")):  # fmt: skip
+    measured = (("dead_fraction", "dead"), ("saturated_fraction", "saturated"),
+                ("grad_norm", "grad_norm"), ("post_std", "spread"))  # fmt: skip
+    for key, word in [m for m in measured if m[0] in variant["runs"][0]]:
         layers = np.array([r[key] for r in runs], dtype=float) if runs else np.empty((0, 0))
-        row[word] = _layer_list(layers, key != "grad_norm")
+        row[word] = _layer_list(layers, key.endswith("fraction"))
     return row
 
 

@@ -19,11 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from playground.comparison import MAX_SEEDS, CompareConfig, Comparison, Variant
 from playground.config import SETTING, ConfigError, RunConfig, from_query, parse_hide
+from playground.inspection import inspect_init
 
 LABS_DIR = Path(__file__).resolve().parent.parent / "labs"
 # what every variant of a lab shares: the data, the batches and where they train
@@ -34,6 +37,15 @@ WORDS = ("title", "question", "explanation", "watch", "next")
 
 class LabError(ValueError):
     """A lab file that cannot be used: the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Guess:
+    """What a no-training lab asks the learner to predict before it shows the measurement:
+    the spread (std) of one hidden layer's outputs at initialisation, for one initialisation."""
+
+    layer: int
+    init: str
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,7 @@ class Lab:
     variants: tuple[Variant, ...]
     seeds: int
     steps: int  # how long the headless run (`python -m playground lab`) trains
+    guess: Guess | None = None  # a lab with no training: guess a measurement, then see it
 
     def base(self) -> RunConfig:
         return from_query(self.settings)[0]
@@ -95,6 +108,7 @@ def load(path: Path) -> Lab:
         variants=variants,
         seeds=_whole(name, raw, "seeds", 4, MAX_SEEDS),
         steps=_whole(name, raw, "steps", 500, 100_000),
+        guess=_guess(name, raw.get("guess"), base.depth),
     )
     problems = lab.compare_config().problems()
     if problems:
@@ -122,6 +136,19 @@ def _variant(name: str, raw: Mapping[str, Any]) -> Variant:
     return Variant(key, label, tuple(values))
 
 
+def _guess(name: str, raw: Mapping[str, Any] | None, depth: int) -> Guess | None:
+    if raw is None:
+        return None
+    layer, init = raw.get("layer"), str(raw.get("init", ""))
+    if not isinstance(layer, int) or not 1 <= layer <= depth:
+        raise LabError(f"{name}: guess.layer must be a hidden layer, 1 to {depth} (got {layer!r})")
+    try:
+        SETTING["init"].check(init)
+    except ConfigError as e:
+        raise LabError(f"{name}: guess.init: {e}") from None
+    return Guess(layer, init)
+
+
 def _text(value: Any) -> str:
     """A TOML value as link text: TOML's true is the link's 'true'."""
     return str(value).lower() if isinstance(value, bool) else str(value)
@@ -141,7 +168,10 @@ def all_labs(folder: Path = LABS_DIR) -> dict[str, Lab]:
 
 def run(lab: Lab, seeds: int | None = None, steps: int | None = None) -> dict[str, Any]:
     """The lab trained headless: per variant, per seed, the end state of every hidden layer
-    (the record `python -m playground lab NAME --json` writes)."""
+    (the record `python -m playground lab NAME --json` writes). A guessing lab does not train:
+    its record is every layer at initialisation, with the spread of its outputs."""
+    if lab.guess is not None:
+        return _at_init(lab, seeds or lab.seeds)
     comparison = Comparison(lab.compare_config(seeds))
     comparison.step(lab.steps if steps is None else steps, probe_at_end=True)
     models = comparison.final_layers()
@@ -149,16 +179,59 @@ def run(lab: Lab, seeds: int | None = None, steps: int | None = None) -> dict[st
     return {
         "lab": lab.key,
         "steps": comparison.step_count,
-        "variants": [
-            {
-                "key": v.key,
-                "label": v.label,
-                "settings": dict(v.settings),
-                "runs": models[i * s : (i + 1) * s],
-            }
-            for i, v in enumerate(lab.variants)
-        ],
+        "variants": [_record(v, models[i * s : (i + 1) * s]) for i, v in enumerate(lab.variants)],
     }
+
+
+def _record(v: Variant, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"key": v.key, "label": v.label, "settings": dict(v.settings), "runs": runs}
+
+
+def variant_config(lab: Lab, variant: Variant) -> RunConfig:
+    return lab.compare_config().variant(variant.key)
+
+
+def _at_init(lab: Lab, seeds: int) -> dict[str, Any]:
+    keys = ("dead_fraction", "saturated_fraction", "grad_norm", "post_std")
+    variants = []
+    for v in lab.variants:
+        cfg = variant_config(lab, v)
+        runs = []
+        for s in range(seeds):
+            frame = inspect_init(cfg.replace(init_seed=cfg.init_seed + s), seeds=1)
+            runs.append(
+                {
+                    "seed": cfg.init_seed + s,
+                    "diverged": False,
+                    **{k: _listed(frame[k]) for k in keys},
+                }
+            )
+        variants.append(_record(v, runs))
+    return {"lab": lab.key, "steps": 0, "variants": variants}
+
+
+def _listed(column: Any) -> list[float | None]:
+    return [float(x) if math.isfinite(x) else None for x in column]
+
+
+def spreads(lab: Lab, activation: str, seeds: int) -> pd.DataFrame:
+    """For the variants of one activation, each layer's output std at initialisation over
+    `seeds` weight seeds: (metric, variant, layer, median, lo, hi), as a band chart reads it."""
+    rows = []
+    for v in lab.variants:
+        cfg = variant_config(lab, v)
+        if cfg.activation != activation:
+            continue
+        per_seed = np.array(
+            [
+                inspect_init(cfg.replace(init_seed=cfg.init_seed + s), seeds=1)["post_std"]
+                for s in range(seeds)
+            ]
+        )
+        for layer in range(per_seed.shape[1]):
+            col = per_seed[:, layer]
+            rows.append(("post_std", v.label, layer + 1, np.median(col), col.min(), col.max()))
+    return pd.DataFrame(rows, columns=["metric", "variant", "layer", "median", "lo", "hi"])
 
 
 # ---- the output and loss lab's numbers --------------------------------------------------------

@@ -17,7 +17,7 @@ LABS = labs.all_labs()
 
 
 def test_every_lab_loads_with_its_words_and_variants():
-    assert list(LABS) == ["dying-relu", "vanishing-gradients", "output-loss"]
+    assert list(LABS) == ["dying-relu", "vanishing-gradients", "output-loss", "initialisation"]
     for lab in LABS.values():
         assert lab.question.endswith("?") and lab.explanation and lab.watch and lab.next
         assert len(lab.variants) >= 2 and lab.compare_config().problems() == []
@@ -90,6 +90,33 @@ def test_vanishing_gradients_sigmoid_first_layers_get_orders_of_magnitude_less()
         v["key"]: np.median([r["grad_norm"][0] for r in v["runs"]]) for v in record["variants"]
     }
     assert first["sigmoid"] < 1e-4 * first["relu"] and first["sigmoid"] < 1e-4 * first["tanh"]
+
+
+def test_initialisation_he_keeps_relus_spread_and_xavier_lets_it_shrink_away():
+    """At step 0, through 30 layers of 64 ReLU units: the spread of each layer's outputs.
+    He's gain of sqrt(2) makes up for the half ReLU zeroes; Xavier's, 1, loses a factor of
+    about sqrt(2) a layer, so layer 20 is near 2^-10 of layer 1."""
+    lab = LABS["initialisation"]
+    relu = dataclasses.replace(
+        lab, variants=tuple(v for v in lab.variants if v.key in ("relu-he", "relu-xavier"))
+    )
+    record = labs.run(relu, seeds=2)
+    assert record["steps"] == 0
+    std = {
+        v["key"]: np.median([r["post_std"] for r in v["runs"]], axis=0) for v in record["variants"]
+    }
+    assert 0.3 < std["relu-he"][19] / std["relu-he"][0] < 3
+    assert std["relu-xavier"][19] / std["relu-xavier"][0] < 2.0**-7
+    frame = labs.spreads(lab, "relu", seeds=2)
+    he = frame[frame["variant"] == "ReLU, He"].set_index("layer")["median"]
+    assert he.loc[20] == pytest.approx(std["relu-he"][19], rel=1e-6)
+
+
+def test_a_guess_on_a_layer_the_network_lacks_is_refused(tmp_path):
+    path = tmp_path / "9-guess.toml"
+    path.write_text('[guess]\nlayer = 40\ninit = "he"\n' + GOOD.format(extra="", variant=""))
+    with pytest.raises(LabError, match="guess.layer must be a hidden layer, 1 to 2"):
+        labs.load(path)
 
 
 def test_the_pairing_numbers_match_a_hand_computation():

@@ -56,3 +56,16 @@ def test_the_output_loss_lab_shows_its_numbers_and_an_unknown_lab_a_notice():
     at = open_labs(lab="nope")
     assert "no lab 'nope'" in " ".join(w.value for w in at.warning)
     assert at.subheader[0].value.startswith("Why do ReLU units")
+
+
+def test_the_initialisation_lab_hides_the_measurement_until_the_guess_is_in():
+    at = open_labs(lab="initialisation")
+    assert not at.exception and not at.get("vega_lite_chart")
+    assert not at.metric and "stays hidden" in " ".join(c.value for c in at.caption)
+    at.select_slider(key="guess_relu").set_value(0.01).run()
+    at.button(key="reveal_relu").click().run()
+    (measured,) = at.metric
+    assert measured.label == "Measured: layer 20, ReLU, Xavier"
+    assert 1e-5 < float(measured.value) < 1e-3  # about 2^-10 of layer 1's spread, not 1
+    assert "You guessed **0.01**" in " ".join(m.value for m in at.markdown)
+    assert len(at.get("vega_lite_chart")) == 1 and not [b for b in at.button if b.key == "play"]

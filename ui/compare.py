@@ -28,7 +28,7 @@ from playground.comparison import (
     value_label,
 )
 from playground.config import INITS, LR_GRID, OPTIMIZERS, SETTING, RunConfig
-from ui.panels import Show, fmt, for_browser, tiles_html
+from ui.panels import Show, fmt, one_view, tiles_html
 from ui.settings import literal
 
 STATE, NOTICES = "compare", "compare_notices"
@@ -141,7 +141,7 @@ def race(snap: CompareSnapshot) -> list[Show]:
     test = charts.band_chart(
         snap.bands, "test_metric", f"Test {metric}", info.labels, metric, scale, ".3f"
     )
-    return [_tiles(snap), _view([loss, test], "cmp_race", f"Training loss and test {metric}")]
+    return [_tiles(snap), one_view([loss, test], "cmp_race", f"Training loss and test {metric}")]
 
 
 def _tiles(snap: CompareSnapshot) -> Show:
@@ -163,18 +163,6 @@ def _tiles(snap: CompareSnapshot) -> Show:
     )
     body = tiles_html(tiles)
     return lambda: st.html(body)
-
-
-def _view(chart_list: list[Any], key: str, label: str, height: int = charts.HEIGHT) -> Show:
-    """Charts one above the other as one view: one element for the browser to redraw, and a
-    height that is the plots' own (a lone chart's would be squeezed into its spec's height)."""
-    specs = [charts.vega_spec(c) for c in chart_list]
-    for view in specs:
-        view["height"] = height
-    built = charts.stacked(specs)
-    built["description"] = f"{label} chart"
-    ready = for_browser(built, key)
-    return lambda: ready.show(st)
 
 
 def notes(info: CompareInfo) -> None:
@@ -199,7 +187,9 @@ def inside(snap: CompareSnapshot) -> list[Show]:
     grads = charts.band_chart(
         snap.bands, "grad_norm", "Gradient norm", labels, "norm (last step)", "log"
     )
-    view = _view([test, dead, grads], "cmp_inside", "Test loss, dead units and gradient norm", 160)
+    view = one_view(
+        [test, dead, grads], "cmp_inside", "Test loss, dead units and gradient norm", 160
+    )
     return [view, *by_layer(snap), results(snap)]
 
 
@@ -218,7 +208,7 @@ def by_layer(snap: CompareSnapshot) -> list[Show]:
         charts.band_chart(p, "grad_norm", "Gradient norm by layer", labels,
                           "weight-gradient norm", "log", **layer),
     ]  # fmt: skip
-    view = _view(chart_list, "cmp_layers", "Dead, saturated and gradient by layer", 160)
+    view = one_view(chart_list, "cmp_layers", "Dead, saturated and gradient by layer", 160)
     caption = (
         "At the latest probe: each variant's median over its live seeds, the band its lowest "
         "to highest. Saturated: |f'| < 0.01 for every probe input; an activation that cannot "

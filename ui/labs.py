@@ -7,16 +7,19 @@ setting and see the lab answer differently. Its variants then race as a comparis
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from playground import labs
+from playground import activations, charts, labs
 from playground.comparison import CompareConfig
-from playground.config import SETTING, RunConfig
+from playground.config import SETTING, RunConfig, to_query
+from playground.model import INITS
 from ui import settings
+from ui.panels import one_view
 from ui.settings import literal
 
 LAB_KEYS = ("lab", "seeds", "target")  # the Labs page's own link parameters
@@ -52,6 +55,8 @@ def fitting_seeds(lab: labs.Lab) -> int:
     """The lab's seeds, or as many as this server's limit on one comparison allows."""
     from ui.session import host_limits  # ui.session imports the sidebar: import when used
 
+    if lab.guess is not None:  # nothing trains: the host's limit on training does not apply
+        return lab.seeds
     return max(1, min(lab.seeds, host_limits().max_compare_models // len(lab.variants)))
 
 
@@ -134,6 +139,73 @@ def numbers() -> None:
             ),
         },
     )
+
+
+GUESSES = (1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
+
+
+@st.cache_data(show_spinner="Measuring the starting weights…", max_entries=32)
+def _spreads(key: str, activation: str, base: RunConfig, seeds: int) -> pd.DataFrame:
+    lab = found()[key]
+    return labs.spreads(dataclasses.replace(lab, settings=to_query(base)), activation, seeds)
+
+
+def guess_and_reveal(lab: labs.Lab, base: RunConfig, seeds: int) -> None:
+    """A lab with no training: the learner guesses one layer's spread, then sees every layer."""
+    assert lab.guess is not None
+    acts = list(dict.fromkeys(labs.variant_config(lab, v).activation for v in lab.variants))
+    act = (
+        st.segmented_control(
+            "Activation", acts, default=acts[0], key="init_act", format_func=_label
+        )
+        or acts[0]
+    )
+    layer, init = lab.guess.layer, lab.guess.init
+    words = f"{_label(act)} units and {INITS[init].split(',')[0]} initialisation"
+    st.markdown(
+        f"**Your guess first.** The inputs have a spread (std) of about 1. With {words}, what "
+        f"will the spread of layer {layer}'s outputs be, of {base.depth}?"
+    )
+    guess = st.select_slider(
+        f"Layer {layer}'s spread", GUESSES, value=1.0, key=f"guess_{act}", format_func=_num
+    )
+    revealed = st.session_state.setdefault("revealed", {})
+    if st.button("Reveal", key=f"reveal_{act}", type="primary", icon=":material/visibility:"):
+        revealed[act] = guess
+    if act not in revealed:
+        st.caption("The measurement stays hidden until you reveal it.")
+        return
+    frame = _spreads(lab.key, act, base, seeds)
+    mine = next(v.label for v in lab.variants if labs.variant_config(lab, v).init == init
+                and labs.variant_config(lab, v).activation == act)  # fmt: skip
+    measured = float(frame.query("variant == @mine and layer == @layer")["median"].iloc[0])
+    ratio = measured / revealed[act]
+    if 0.5 <= ratio <= 2:
+        off = "within a factor of 2: well judged"
+    elif ratio > 1:
+        off = f"{ratio:.2g} times larger than your guess"
+    else:
+        off = f"{1 / ratio:.2g} times smaller than your guess"
+    st.metric(f"Measured: layer {layer}, {mine}", _num(measured))
+    st.markdown(f"You guessed **{_num(revealed[act])}**: the measurement is {off}.")
+    labels = [v.label for v in lab.variants if labs.variant_config(lab, v).activation == act]
+    chart = charts.band_chart(
+        frame, "post_std", "Spread of each layer's outputs at initialisation", labels,
+        "std of the outputs", "log", over="layer",
+    )  # fmt: skip
+    one_view([chart], "init_spread", "Spread of each layer's outputs")()
+    st.caption(
+        f"Median over {seeds} weight seeds, the band their lowest to highest, measured on up "
+        "to 512 training points as the Playground's step-0 probe measures them."
+    )
+
+
+def _label(key: str) -> str:
+    return activations.get(key).label
+
+
+def _num(x: float) -> str:
+    return f"{x:.2g}"
 
 
 def next_question(lab: labs.Lab) -> None:

@@ -58,6 +58,19 @@ def for_browser(built: dict[str, Any], key: str, renderer: str = "canvas", **siz
     return Spec(built, key, **size)
 
 
+def one_view(chart_list: list[Any], key: str, label: str, height: int = charts.HEIGHT) -> Show:
+    """Charts one above the other as one view: one element for the browser to redraw, and a
+    height that is the plots' own (a lone layered chart is squeezed into its spec's height,
+    legend and axes included)."""
+    specs = [charts.vega_spec(c) for c in chart_list]
+    for view in specs:
+        view["height"] = height
+    built = charts.stacked(specs)
+    built["description"] = f"{label} chart"
+    ready = for_browser(built, key)
+    return lambda: ready.show(st)
+
+
 def fmt(x: float) -> str:
     """Four significant digits, short enough for a metric tile even when tiny."""
     if not math.isfinite(x):
