@@ -114,7 +114,7 @@ def test_initialisation_he_keeps_relus_spread_and_xavier_lets_it_shrink_away():
 
 def test_a_guess_on_a_layer_the_network_lacks_is_refused(tmp_path):
     path = tmp_path / "9-guess.toml"
-    path.write_text('[guess]\nlayer = 40\ninit = "he"\n' + GOOD.format(extra="", variant=""))
+    path.write_text(GOOD.format(extra="", variant="") + '[guess]\nlayer = 40\ninit = "he"\n')
     with pytest.raises(LabError, match="guess.layer must be a hidden layer, 1 to 2"):
         labs.load(path)
 
