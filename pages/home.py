@@ -1,14 +1,18 @@
 """Home: what the app is, where to go, and the scenarios that open the Playground ready-made."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from playground.presets import PRESETS
 from ui.entry import enter_through_app
+from ui.labs import found as found_labs
 
 PLAYGROUND = "pages/1_playground.py"
 EXPLORER = "pages/2_explorer.py"
 COMPARE = "pages/3_compare.py"
 LABS = "pages/4_labs.py"
+GALLERY = Path(__file__).resolve().parent.parent / "docs" / "gallery"  # 16:9 thumbnails
 
 enter_through_app()
 
@@ -40,20 +44,30 @@ def main() -> None:
     )
     st.page_link(
         LABS,
-        label="Labs: dying ReLU, vanishing gradients, output and loss, one click each",
+        label="Labs: dying ReLU, vanishing gradients, output and loss, initialisation",
         icon=":material/science:",
     )
-    st.subheader("Start from a scenario")
-    cols = st.columns(2)
-    for i, preset in enumerate(PRESETS.values()):
-        box = cols[i % 2].container(border=True)
-        box.page_link(
-            PLAYGROUND,
-            label=preset.title,
-            icon=":material/school:",
-            query_params=preset.query(),
-        )
-        box.caption(preset.note)
+    gallery(
+        "Labs: a question and the experiment that answers it",
+        [(LABS, lab.title, lab.question, {"lab": key}, key) for key, lab in found_labs().items()],
+    )
+    gallery(
+        "Start from a scenario",
+        [(PLAYGROUND, p.title, p.note, p.query(), p.key) for p in PRESETS.values()],
+    )
+
+
+def gallery(title: str, cards: list[tuple[str, str, str, dict[str, str], str]]) -> None:
+    """Cards of three a row: a thumbnail where one is kept, the link, and a line on it."""
+    st.subheader(title)
+    cols = st.columns(3)
+    for i, (page, label, note, query, key) in enumerate(cards):
+        box = cols[i % 3].container(border=True)
+        thumb = GALLERY / f"{key}.png"
+        if thumb.exists():
+            box.image(str(thumb), width="stretch")
+        box.page_link(page, label=label, icon=":material/school:", query_params=query)
+        box.caption(note)
 
 
 main()

@@ -77,5 +77,37 @@ PRESETS: dict[str, Preset] = {
                 "lr": "0.01",
             },
         ),
+        Preset(
+            "overfitting",
+            "Overfitting",
+            "A wide network and few training points of real data (diabetes): the training loss "
+            "keeps falling while the test loss turns and climbs; the hint under the curves "
+            "says when. Then try an L2 penalty of 0.01, or a larger train share.",
+            {
+                "dataset": "diabetes",
+                "train_ratio": "0.2",
+                "activation": "relu",
+                "depth": "3",
+                "width": "128",
+                "init": "he",
+                "optimizer": "adam",
+                "lr": "0.003",
+                "batch_size": "20",
+            },
+        ),
+        Preset(
+            "divergence",
+            "Divergence",
+            "Plain SGD at learning rate 3 on a regression target: within a few steps the loss "
+            "overflows. The run stops, rolls back to its last good weights and says what to "
+            "lower; press Play again after lowering the learning rate.",
+            {
+                "dataset": "plane",
+                "activation": "relu",
+                "init": "he",
+                "optimizer": "sgd",
+                "lr": "3.0",
+            },
+        ),
     )
 }

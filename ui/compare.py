@@ -28,7 +28,7 @@ from playground.comparison import (
     value_label,
 )
 from playground.config import INITS, LR_GRID, OPTIMIZERS, SETTING, RunConfig
-from ui.panels import Show, fmt, one_view, tiles_html
+from ui.panels import Show, one_view, tiles_html
 from ui.settings import literal
 
 STATE, NOTICES = "compare", "compare_notices"
@@ -145,8 +145,16 @@ def race(snap: CompareSnapshot) -> list[Show]:
 
 
 def _tiles(snap: CompareSnapshot) -> Show:
+    """Counters and the leader by the test metric: accuracy (or R²) compares across variants
+    whose losses differ in kind (softmax + NLLLoss's "loss" goes negative)."""
     table = snap.table
-    best = table.loc[table["test_loss"].idxmin()] if table["test_loss"].notna().any() else None
+    metric = snap.info.metric_label
+    leads = table["test_metric"].notna().any()
+    best = table.loc[table["test_metric"].idxmax()] if leads else None
+    shown = "—" if best is None else (
+        f"{best['test_metric']:.3f}" if snap.info.task == "regression"
+        else f"{best['test_metric']:.1%}"
+    )  # fmt: skip
     frozen = int(table["diverged_seeds"].sum())
     tiles = (
         ("Step", f"{snap.step:,}", "Update steps taken by every model (one batch each)."),
@@ -154,10 +162,10 @@ def _tiles(snap: CompareSnapshot) -> Show:
         ("Steps / s", f"{snap.steps_per_s:,.0f}", "Lock-step steps a second: every model."),
         ("Models", f"{snap.info.n_models}", "Variants x seeds, trained in lock-step."),
         (
-            "Lowest test loss",
+            f"Best test {metric}",
             "—" if best is None else f"{best['variant']}",
-            "The variant whose median test loss over its seeds is lowest now"
-            + ("" if best is None else f" ({fmt(best['test_loss'])})."),
+            f"The variant whose median test {metric} over its seeds is highest now"
+            + ("" if best is None else f" ({shown})."),
         ),
         ("Diverged", f"{frozen}", "Models frozen after their loss stopped being finite."),
     )

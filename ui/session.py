@@ -12,6 +12,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import streamlit as st
@@ -324,7 +325,7 @@ def live(
 
     if waiting:
         turn()
-    fast_at, slow_at = beside or (st.container(), st.container())
+    fast_at, slow_at = beside or (nullcontext(), nullcontext())  # in place, unless beside
     with fast_at:
         tick()
     if notes is not None:
