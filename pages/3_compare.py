@@ -31,10 +31,7 @@ def main() -> None:
     compare.show_notices(cfg)
     if trainer is None:
         st.stop()
-    session.controls(trainer, page="compare")
-    compare.about(trainer.info, session.backend().max_models)
-    session.live(trainer, compare.race, compare.inside, notes=lambda: compare.notes(trainer.info))
-    compare.downloads(trainer)
+    compare.race_panel(trainer, page="compare")
 
 
 main()

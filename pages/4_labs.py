@@ -30,11 +30,7 @@ def main() -> None:
     trainer = session.sync(labs.config(lab, base, seeds))
     if trainer is None:
         st.stop()
-    session.controls(trainer, page="labs")
-    compare.about(trainer.info, session.backend().max_models)
-    session.live(trainer, compare.race, compare.inside, notes=lambda: compare.notes(trainer.info))
-    labs.next_question(lab)
-    compare.downloads(trainer)
+    compare.race_panel(trainer, page="labs", after=lambda: labs.next_question(lab))
 
 
 main()

@@ -21,6 +21,14 @@ def open_page(**params: str) -> AppTest:
     return at.run()
 
 
+def open_file(page: str, **params: str) -> AppTest:
+    """A page file (under the repository) as a first visit to a link with these parameters."""
+    at = AppTest.from_file(str(ROOT / page), default_timeout=90)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
 def tile(at: AppTest, label: str) -> str:
     """The value a metric tile shows, read from the page's HTML as the browser gets it."""
     tag = f'aria-label="{html.escape(label)}"'

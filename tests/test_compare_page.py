@@ -7,10 +7,8 @@ import json
 
 import pyarrow as pa
 import pytest
-from apptools import ROOT, tile
+from apptools import open_file, tile
 from streamlit.testing.v1 import AppTest
-
-PAGE = str(ROOT / "pages/3_compare.py")
 
 
 @pytest.fixture(autouse=True)
@@ -19,10 +17,7 @@ def _fresh(fresh_session):
 
 
 def open_compare(**params: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+    return open_file("pages/3_compare.py", **params)
 
 
 def _table(at: AppTest):

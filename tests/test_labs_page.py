@@ -4,10 +4,8 @@ opens another at once, and its variants race as a comparison."""
 from __future__ import annotations
 
 import pytest
-from apptools import ROOT, tile
+from apptools import open_file, tile
 from streamlit.testing.v1 import AppTest
-
-PAGE = str(ROOT / "pages/4_labs.py")
 
 
 @pytest.fixture(autouse=True)
@@ -16,10 +14,7 @@ def _fresh(fresh_session):
 
 
 def open_labs(**params: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+    return open_file("pages/4_labs.py", **params)
 
 
 def _variants(at: AppTest) -> list[str]:

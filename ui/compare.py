@@ -8,6 +8,7 @@ comparison opened from the Playground races the network the person was just look
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -28,6 +29,7 @@ from playground.comparison import (
     value_label,
 )
 from playground.config import INITS, LR_GRID, OPTIMIZERS, SETTING, RunConfig
+from ui import session
 from ui.panels import Show, one_view, tiles_html
 from ui.settings import literal
 
@@ -298,32 +300,29 @@ def results(snap: CompareSnapshot) -> Show:
 
 def downloads(trainer: TrainerHandle) -> None:
     """The results table, every model's curves, and the comparison's config."""
-    with st.expander("Downloads"):
-        c1, c2, c3 = st.columns(3)
-        c1.download_button(
-            "Results (CSV)",
-            data=lambda: trainer.export()[0],
-            file_name="comparison-results.csv",
-            mime="text/csv",
-            on_click="ignore",
-            key="cmp_dl_table",
-            help="The results table: one row per variant.",
-        )
-        c2.download_button(
-            "Curves (CSV)",
-            data=lambda: trainer.export()[1],
-            file_name="comparison-curves.csv",
-            mime="text/csv",
-            on_click="ignore",
-            key="cmp_dl_curves",
-            help="Every model's probes: step, variant, seed, losses, accuracy, dead share.",
-        )
-        c3.download_button(
-            "Config (JSON)",
-            data=lambda: trainer.export()[2],
-            file_name="comparison.json",
-            mime="application/json",
-            on_click="ignore",
-            key="cmp_dl_cfg",
-            help="The exact comparison: the shared settings, what varies, its values, seeds.",
-        )
+    session.download_row(
+        [
+            session.Download("Results (CSV)", lambda: trainer.export()[0],
+                             "comparison-results.csv", "text/csv", "cmp_dl_table",
+                             "The results table: one row per variant."),
+            session.Download("Curves (CSV)", lambda: trainer.export()[1],
+                             "comparison-curves.csv", "text/csv", "cmp_dl_curves",
+                             "Every model's probes: step, variant, seed, losses, accuracy, "
+                             "dead share."),
+            session.Download("Config (JSON)", lambda: trainer.export()[2], "comparison.json",
+                             "application/json", "cmp_dl_cfg",
+                             "The exact comparison: the shared settings, what varies, its "
+                             "values, the seeds."),
+        ]
+    )  # fmt: skip
+
+
+def race_panel(trainer: TrainerHandle, page: str, after: Callable[[], None] | None = None) -> None:
+    """A comparison's controls, its size, the live race and its downloads (`after` drawn
+    between the race and the downloads): the Compare page's and every lab's."""
+    session.controls(trainer, page=page)
+    about(trainer.info, session.backend().max_models)
+    session.live(trainer, race, inside, notes=lambda: notes(trainer.info))
+    if after is not None:
+        after()
+    downloads(trainer)

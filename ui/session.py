@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -346,35 +347,41 @@ def _queue_note(place: int) -> str:
     )
 
 
-def downloads(trainer: TrainerHandle) -> None:
-    """History, weights and config, copied under the trainer's lock when clicked."""
+@dataclass(frozen=True)
+class Download:
+    """One download button: its label, the bytes (made when clicked), file name and help."""
+
+    label: str
+    data: Callable[[], Any]
+    file_name: str
+    mime: str
+    key: str
+    help: str
+
+
+def download_row(files: list[Download]) -> None:
+    """The Downloads expander: one button a file, side by side."""
     if "downloads" in hidden():
         return
     with st.expander("Downloads"):
-        c1, c2, c3 = st.columns(3)
-        c1.download_button(
-            "History (CSV)",
-            data=lambda: trainer.export()[0],
-            file_name="history.csv",
-            mime="text/csv",
-            on_click="ignore",
-            key="dl_csv",
-            help="Every probe: losses, accuracy, per-layer statistics.",
-        )
-        c2.download_button(
-            "Weights (safetensors)",
-            data=lambda: safetensors_bytes(trainer.export()[1]),
-            file_name="weights.safetensors",
-            on_click="ignore",
-            key="dl_weights",
-            help="The trained weights, loadable with safetensors.torch.load.",
-        )
-        c3.download_button(
-            "Config (JSON)",
-            data=lambda: json.dumps(trainer.export()[2], indent=2),
-            file_name="config.json",
-            mime="application/json",
-            on_click="ignore",
-            key="dl_cfg",
-            help="The exact settings, seeds included.",
-        )
+        for col, f in zip(st.columns(len(files)), files, strict=True):
+            col.download_button(
+                f.label, data=f.data, file_name=f.file_name, mime=f.mime,
+                on_click="ignore", key=f.key, help=f.help,
+            )  # fmt: skip
+
+
+def downloads(trainer: TrainerHandle) -> None:
+    """History, weights and config, copied under the trainer's lock when clicked."""
+    download_row(
+        [
+            Download("History (CSV)", lambda: trainer.export()[0], "history.csv", "text/csv",
+                     "dl_csv", "Every probe: losses, accuracy, per-layer statistics."),
+            Download("Weights (safetensors)", lambda: safetensors_bytes(trainer.export()[1]),
+                     "weights.safetensors", "application/octet-stream", "dl_weights",
+                     "The trained weights, loadable with safetensors.torch.load."),
+            Download("Config (JSON)", lambda: json.dumps(trainer.export()[2], indent=2),
+                     "config.json", "application/json", "dl_cfg",
+                     "The exact settings, seeds included."),
+        ]
+    )  # fmt: skip
