@@ -142,3 +142,16 @@ def test_a_diverging_model_freezes_alone_with_its_reason():
     assert "loss became" in stack.reasons[1]
     assert all(torch.isfinite(w[1]).all() for w in stack.weights)  # its last finite weights
     assert torch.isfinite(stack.losses(x, y)[0])
+
+
+def test_the_speedup_benchmark_runs_and_prints_its_headline_last(monkeypatch, capsys):
+    """A small sample of bench/compare_speedup.py (its figures are the benchmark's to judge)."""
+    from bench import compare_speedup
+
+    monkeypatch.setattr("sys.argv", ["compare_speedup", "--quick", "--steps", "20", "--depth", "2"])
+    compare_speedup.main()
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("network: spiral, 2 x 8, batch 10")
+    assert lines[-2].startswith("compare_speedup_seeds: ")
+    assert lines[-1].startswith("compare_speedup_activations: ")
+    assert float(lines[-1].split(": ")[1]) > 0
