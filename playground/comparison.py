@@ -165,9 +165,10 @@ class CompareConfig:
                 if message not in seen:  # one shared problem (the data) said once
                     seen.add(message)
                     out.append((key, message))
-        depths = {self.variant(v).depth for v in self.values}
-        if len(depths) > 1:  # their by-layer measurements must line up
-            out.append(("depth", f"the variants must share one depth (got {sorted(depths)})"))
+        for key in ("depth", "width"):  # their by-layer and by-unit measurements line up
+            sizes = {getattr(self.variant(v), key) for v in self.values}
+            if len(sizes) > 1:
+                out.append((key, f"the variants must share one {key} (got {sorted(sizes)})"))
         return out
 
     def validate(self) -> CompareConfig:
@@ -315,7 +316,10 @@ class Comparison:
         self.diverged: Stopped | None = None
         self.steps: list[int] = []
         self.history: dict[str, list[np.ndarray]] = {k: [] for k in METRICS}
-        self.layer_history: dict[str, list[np.ndarray]] = {k: [] for k in LAYER_METRICS}
+        self.layers_now: dict[str, np.ndarray] = {}  # per model and hidden layer, latest probe
+        v = self.variants[0]
+        # per model, layer and unit: the probe step from which it has stayed dead, -1 if alive
+        self.dead_since = np.full((self.n_models, v.depth, v.width), -1, dtype=np.int64)
         self._probe_cost = 0.0
         self._probe()
 
@@ -414,7 +418,7 @@ class Comparison:
         start = self._last_probe = time.perf_counter()
         parts = [self._measure(g) for g in self.groups]
         order = np.concatenate([self._model_rows(g) for g in self.groups])
-        depth = self.variants[0].depth
+        depth, width = self.variants[0].depth, self.variants[0].width
         flat = torch.cat([torch.cat([torch.stack(p, 1), layers], 1) for p, layers in parts])
         host = flat.float().cpu().numpy().astype(np.float64)  # one transfer for everything
         values = np.empty_like(host)
@@ -422,9 +426,13 @@ class Comparison:
         self.steps.append(self.step_count)
         for j, key in enumerate(METRICS):
             self.history[key].append(values[:, j])
-        per_layer = values[:, len(METRICS) :].reshape(len(values), len(LAYER_METRICS), depth)
-        for j, key in enumerate(LAYER_METRICS):
-            self.layer_history[key].append(per_layer[:, j])
+        n_layer = len(LAYER_METRICS) * depth
+        per_layer = values[:, len(METRICS) : len(METRICS) + n_layer]
+        per_layer = per_layer.reshape(len(values), len(LAYER_METRICS), depth)
+        self.layers_now = {key: per_layer[:, j] for j, key in enumerate(LAYER_METRICS)}
+        units = values[:, len(METRICS) + n_layer :].reshape(len(values), depth, width) > 0.5
+        since = self.dead_since
+        self.dead_since = np.where(units, np.where(since >= 0, since, self.step_count), -1)
         if len(self.steps) > MAX_PROBES:
             self._thin()
         cost = time.perf_counter() - start
@@ -443,7 +451,7 @@ class Comparison:
         hidden, out = stack.layers(self.x_probe)
         test_out = stack.forward(self.x_test)
         stack.training = True
-        dead, saturated = self._unit_shares(stack, hidden)
+        dead, saturated, units = self._unit_shares(stack, hidden)
         per_model = [
             stack.loss_of(out, self.y_probe),
             stack.loss_of(test_out, self.y_test),
@@ -452,7 +460,8 @@ class Comparison:
             dead.mean(1),
             stack.grad_norms(),
         ]
-        return per_model, torch.cat([dead, saturated, stack.layer_grad_norms()], 1)
+        layers = [dead, saturated, stack.layer_grad_norms(), units.flatten(1).float()]
+        return per_model, torch.cat(layers, 1)
 
     def _metric(self, stack: Stack, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Each model's accuracy, or R^2 for regression: (models,)."""
@@ -467,15 +476,17 @@ class Comparison:
 
     def _unit_shares(
         self, stack: Stack, hidden: list[tuple[torch.Tensor, torch.Tensor]]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per model and hidden layer, the share of units dead and saturated on every probe
         input, by the Playground's own rules (`probes.unit_flags`); NaN where the activation
-        cannot die (tanh) or saturate (ReLU)."""
+        cannot die (tanh) or saturate (ReLU). Then which units are dead: (models, layers,
+        width), False where the activation has no dead rule."""
         pre = torch.stack([z for z, _ in hidden], 1)  # (models, layers, points, width)
         post = torch.stack([a for _, a in hidden], 1)
         m, depth, _, width = pre.shape
         dead = torch.full((m, depth), float("nan"), device=self.device)
         saturated = torch.full((m, depth), float("nan"), device=self.device)
+        units = torch.zeros((m, depth, width), dtype=torch.bool, device=self.device)
         for start, stop, key, alpha in stack.slices():
             n = (stop - start) * depth  # every layer of every model of the run, as layers
             specs = [LayerSpec(key, alpha)] * n
@@ -483,8 +494,9 @@ class Comparison:
             mask, flat = unit_flags(specs, z, a)
             if activations.get(key).dead_rule is not None:
                 dead[start:stop] = mask.float().mean(1).view(stop - start, depth)
+                units[start:stop] = mask.view(stop - start, depth, width)
             saturated[start:stop] = (flat / width).view(stop - start, depth)
-        return dead, saturated
+        return dead, saturated, units
 
     def _thin(self) -> None:
         """Every other point of the older half goes: a long run keeps its shape and size."""
@@ -544,7 +556,7 @@ class Comparison:
         labels, s = self.cfg.labels(), self.cfg.seeds
         rows = []
         for key in LAYER_METRICS:
-            latest = self.layer_history[key][-1]  # (models, layers)
+            latest = self.layers_now[key]  # (models, layers)
             for v, label in enumerate(labels):
                 live = [i for i in range(v * s, (v + 1) * s) if i not in frozen]
                 block = latest[live]
@@ -564,7 +576,7 @@ class Comparison:
                 {
                     "seed": self.cfg.base.init_seed + i % self.cfg.seeds,
                     "diverged": i in frozen,
-                    **{k: _finite(self.layer_history[k][-1][i]) for k in LAYER_METRICS},
+                    **{k: _finite(self.layers_now[k][i]) for k in LAYER_METRICS},
                 }
             )
         return out
@@ -587,9 +599,22 @@ class Comparison:
                     "reached": self._reached(curves, label),
                     "diverged_seeds": sum(i in frozen for i in seeds),
                     "ms_per_step": self._ms_per_step(v),
+                    **self._deaths([i for i in seeds if i not in frozen]),
                 }
             )
         return pd.DataFrame(rows)
+
+    def _deaths(self, models: list[int]) -> dict[str, float]:
+        """When units died, over these models' dead units: the median probe step of those that
+        died while training, and how many of all units were dead from step 0 (the starting
+        weights never let them fire). As precise as the probe schedule."""
+        since = self.dead_since[models]
+        during = since[since > 0]
+        return {
+            "died_at": float(np.median(during)) if len(during) else math.nan,
+            "died_training": float(len(during) / max(since.size, 1)),
+            "dead_from_start": float((since == 0).sum() / max(since.size, 1)),
+        }
 
     def _first_hits(self, curves: pd.DataFrame, label: str) -> pd.Series:
         mine = curves[(curves["variant"] == label) & ~curves["diverged"]]

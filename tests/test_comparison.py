@@ -145,8 +145,26 @@ def test_by_layer_a_deep_sigmoid_network_passes_its_first_layers_almost_no_gradi
     assert sigmoid.loc[1] < 1e-2 * sigmoid.loc[10]  # and rising towards the output
     stack = comparison.groups[0].stack
     own = stack.weights[0].grad[0].norm()  # the first model's first layer, as autograd left it
-    raw = comparison.layer_history["grad_norm"][-1][0, 0]
+    raw = comparison.layers_now["grad_norm"][0, 0]
     assert raw == pytest.approx(float(own), rel=1e-6)
+
+
+def test_a_unit_killed_between_probes_is_dated_to_the_next_probe():
+    comparison = Comparison(
+        _cmp(base=BASE.replace(probe_every=5), values=("relu", "tanh"), seeds=2)
+    )
+    comparison.step(10)  # probes at steps 5 and 10
+    stack = comparison.groups[0].stack
+    alive_before = comparison.dead_since[0, 0, :3] < 0
+    with torch.no_grad():
+        stack.biases[0][0, 0, :3] = -1e3  # ReLU model 0: three first-layer units die now
+    comparison.step(10, probe_at_end=True)  # probes at 15 and 20
+    assert alive_before.all() and (comparison.dead_since[0, 0, :3] == 15).all()
+    assert (comparison.dead_since[2:] == -1).all()  # tanh units never count as dead
+    row = comparison.table(comparison.curves()).set_index("variant").loc["ReLU"]
+    died = comparison.dead_since[:2]
+    assert row["died_at"] == np.median(died[died > 0])
+    assert row["dead_from_start"] == pytest.approx((died == 0).mean())
 
 
 def test_bands_and_table_are_medians_and_extremes_over_live_seeds():

@@ -235,6 +235,7 @@ TABLE_COLUMNS = {
     "test_metric": "Test {m}",
     "to_target": "Steps to target",
     "dead_share": "Dead units",
+    "deaths": "Units died",
     "grad_norm": "Gradient norm",
     "diverged_seeds": "Diverged seeds",
     "ms_per_step": "ms / step",
@@ -245,6 +246,7 @@ def results_frame(snap: CompareSnapshot) -> pd.DataFrame:
     """The table as shown: medians over finite seeds, and steps to target as 'N (k/S)'."""
     t = snap.table.copy()
     s = snap.info.seeds
+    t["deaths"] = [_deaths(row) for _, row in t.iterrows()]
     t["dead_share"] = [
         "cannot die" if math.isnan(d) else f"{d:.1%}" for d in t["dead_share"]
     ]  # activations without a dead rule (tanh, sigmoid) are not 0 %: the rule does not apply
@@ -255,6 +257,19 @@ def results_frame(snap: CompareSnapshot) -> pd.DataFrame:
     metric = "R²" if snap.info.task == "regression" else "acc."
     names = {k: v.format(m=metric) for k, v in TABLE_COLUMNS.items()}
     return t[list(TABLE_COLUMNS)].rename(columns=names)
+
+
+def _deaths(row: pd.Series) -> str:
+    """When this variant's units died: '42% by ~2,600; 3% at 0' (k % of its units died,
+    half of them by probe step N; j % were dead from step 0)."""
+    if math.isnan(row["dead_share"]):
+        return "cannot die"
+    parts = []
+    if row["died_training"] > 0:
+        parts.append(f"{row['died_training']:.0%} by ~{row['died_at']:,.0f}")
+    if row["dead_from_start"] > 0:
+        parts.append(f"{row['dead_from_start']:.0%} at 0")
+    return "; ".join(parts) or "none"
 
 
 def results(snap: CompareSnapshot) -> Show:
@@ -273,6 +288,12 @@ def results(snap: CompareSnapshot) -> Show:
         "Gradient norm": st.column_config.NumberColumn(format="%.3g"),
         "ms / step": st.column_config.NumberColumn(
             format="%.2f", help="Time per lock-step step of the group this variant trains in."
+        ),
+        "Units died": st.column_config.TextColumn(
+            width="medium",
+            help="Share of all the variant's hidden units (its live seeds) that died while "
+            "training, and the median probe step at which they did; and the share dead from "
+            "step 0, which the starting weights never let fire.",
         ),
         "Steps to target": st.column_config.TextColumn(
             help=f"Median first probe step with training loss <= {snap.cfg.target:g}, over the "
