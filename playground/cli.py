@@ -293,6 +293,13 @@ def _lab(args: argparse.Namespace) -> int:
     print(_table([_lab_row(v) for v in record["variants"]]), file=out)
     if lab.key == "output-loss":
         print(_table(labs.pairing_numbers()), file=out)
+    if lab.key == "textbook-dying-relu":
+        script = labs.textbook_script()
+        print(
+            f"the script as written, {script['seeds']} seeds: {script['nan']} end in NaN; the "
+            f"others leave {script['dead_of_5']} of 5 units dead",
+            file=out,
+        )
     if args.json:
         _write_json(args.json, record)
     return 0

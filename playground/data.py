@@ -113,6 +113,10 @@ _SPECS = (
           "Malignant or benign tumour, from 30 cell nucleus measurements."),
     _real("diabetes", "Diabetes", "regression", 1, 10,
           "Disease progression one year on, from 10 patient measurements."),
+    DatasetSpec("noise", "Noise (10 inputs)", "regression", 1, real=False, n_features=10,
+                help="10 standard-normal inputs and a standard-normal target that does not "
+                "depend on them: nothing to learn. With more points than a run's steps x "
+                "batch, every batch is fresh, as in the classic dying-ReLU script."),
 )
 # fmt: on
 DATASETS: dict[str, DatasetSpec] = {spec.key: spec for spec in _SPECS}
@@ -243,6 +247,11 @@ def _surface(target: Callable[[np.ndarray], np.ndarray]):
     return generate
 
 
+def _pure_noise(n: int, noise: float, rng: np.random.Generator, _k: int):
+    """Inputs and target drawn independently from N(0, 1): `noise` has nothing to blur."""
+    return rng.standard_normal((n, 10)), rng.standard_normal(n)
+
+
 _TOYS = {
     "circle": _circle,
     "xor": _xor,
@@ -253,6 +262,7 @@ _TOYS = {
     "spiral3": _spiral3,
     "plane": _surface(_plane_target),
     "multigauss": _surface(_bumps_target),
+    "noise": _pure_noise,
 }
 
 _TOY_CLASS_NAMES = {
@@ -366,7 +376,7 @@ def make_dataset(cfg: DataConfig) -> Dataset:
         n_points = min(cfg.n_points, len(y))
     else:
         x, y = _TOYS[cfg.name](cfg.n_points, cfg.noise, points_rng, spec.n_classes)
-        n_points, feature_names = cfg.n_points, ["x1", "x2"]
+        n_points, feature_names = cfg.n_points, [f"x{i + 1}" for i in range(x.shape[1])]
         class_names = _TOY_CLASS_NAMES.get(cfg.name, [str(c) for c in range(spec.n_classes)])
     train, test = _split(y, n_points, cfg.train_ratio, spec, split_rng)
     x_train, x_test = _standardise(x[train], x[test])

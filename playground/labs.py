@@ -234,6 +234,35 @@ def spreads(lab: Lab, activation: str, seeds: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["metric", "variant", "layer", "median", "lo", "hi"])
 
 
+# ---- the classic dying-ReLU script, as written ---------------------------------------------------
+def textbook_script(seeds: int = 40, steps: int = 100) -> dict[str, Any]:
+    """The subject's own example run as it is written, once per seed: 10 -> 5 ReLU -> 1,
+    PyTorch's default initialisation, plain SGD at learning rate 1.0, MSE, fresh N(0, 1)
+    inputs and targets of 32 rows every step; then dead units counted on 100 fresh inputs.
+    Returns how many seeds end with a NaN loss and the dead counts of the others."""
+    nan, dead = 0, []
+    for seed in range(seeds):
+        gen = torch.Generator().manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = nn.Sequential(nn.Linear(10, 5), nn.ReLU(), nn.Linear(5, 1))
+        opt = torch.optim.SGD(model.parameters(), lr=1.0)
+        loss = torch.tensor(0.0)
+        for _ in range(steps):
+            x, y = torch.randn(32, 10, generator=gen), torch.randn(32, 1, generator=gen)
+            loss = nn.functional.mse_loss(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if not math.isfinite(loss.item()):
+            nan += 1
+            continue
+        with torch.no_grad():
+            out = torch.relu(model[0](torch.randn(100, 10, generator=gen)))
+        dead.append(int((out == 0).all(0).sum()))
+    return {"seeds": seeds, "steps": steps, "nan": nan, "dead_of_5": dead}
+
+
 # ---- the output and loss lab's numbers --------------------------------------------------------
 def pairing_numbers() -> list[dict[str, Any]]:
     """What each pairing computes where it matters, by the engine's own losses in float32:

@@ -33,12 +33,12 @@ def _same(a: Dataset, b: Dataset) -> bool:
 def test_registry_lists_every_dataset_in_display_order():
     assert list(DATASETS) == [
         "circle", "xor", "gauss", "spiral", "moons", "blobs", "spiral3", "plane", "multigauss",
-        "digits", "iris", "wine", "breast_cancer", "diabetes",
+        "digits", "iris", "wine", "breast_cancer", "diabetes", "noise",
     ]  # fmt: skip
     for key, spec in DATASETS.items():
         assert spec.key == key and spec.task in TASKS and spec.help
         assert spec.n_classes == {"binary": 2, "regression": 1}.get(spec.task, spec.n_classes)
-        assert spec.real == (spec.n_features != 2)
+        assert spec.real == (spec.n_features != 2) or key == "noise"  # noise: generated, 10-D
 
 
 @pytest.mark.parametrize("name", list(DATASETS))
@@ -88,7 +88,7 @@ def test_shapes_dtypes_and_label_ranges(name, n_points, ratio):
     assert ds.y_train.shape == (n_train,) and ds.y_test.shape == (total - n_train,)
     assert len(ds.feature_names) == spec.n_features
     assert ds.task == spec.task and ds.n_features == spec.n_features
-    assert ds.is_2d == (not spec.real)
+    assert ds.is_2d == (spec.n_features == 2)
     labels = np.concatenate([ds.y_train, ds.y_test])
     if spec.task == "binary":
         assert labels.dtype == np.float32 and set(np.unique(labels)) <= {0.0, 1.0}
@@ -251,3 +251,13 @@ def test_real_data_accepts_large_n_points_and_raw_points_rejects_it():
     assert len(make_dataset(DataConfig(name="iris", n_points=100_000)).y_test) == 75
     with pytest.raises(ValueError, match="2-D toys"):
         raw_points(DataConfig(name="iris"))
+
+
+def test_noise_is_ten_standard_normal_inputs_and_a_target_that_ignores_them():
+    ds = make_dataset(DataConfig(name="noise", n_points=5000, train_ratio=0.9, seed=1))
+    assert ds.x_train.shape == (4500, 10) and not ds.is_2d and ds.task == "regression"
+    assert np.allclose(ds.x_train.mean(0), 0, atol=1e-5) and np.allclose(
+        ds.x_train.std(0), 1, atol=1e-3
+    )
+    corr = [abs(np.corrcoef(ds.x_train[:, i], ds.y_train)[0, 1]) for i in range(10)]
+    assert max(corr) < 0.06  # about 4 standard errors of a zero correlation at n = 4500

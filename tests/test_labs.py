@@ -17,7 +17,10 @@ LABS = labs.all_labs()
 
 
 def test_every_lab_loads_with_its_words_and_variants():
-    assert list(LABS) == ["dying-relu", "vanishing-gradients", "output-loss", "initialisation"]
+    assert list(LABS) == [
+        "dying-relu", "vanishing-gradients", "output-loss", "initialisation",
+        "textbook-dying-relu",
+    ]  # fmt: skip
     for lab in LABS.values():
         assert lab.question.endswith("?") and lab.explanation and lab.watch and lab.next
         assert len(lab.variants) >= 2 and lab.compare_config().problems() == []
@@ -148,3 +151,21 @@ def test_the_command_line_lists_and_runs_a_lab(capsys):
     assert "too-hard" in captured.err  # the table, beside the JSON on stdout
     assert cli.main(["lab", "nope"]) == 2
     assert "no lab 'nope'" in capsys.readouterr().err
+
+
+def test_the_textbook_example_kills_units_on_most_seeds_and_diverges_on_some():
+    record = labs.run(LABS["textbook-dying-relu"], seeds=8)
+    textbook, lower = record["variants"]
+    diverged = [r for r in textbook["runs"] if r["diverged"]]
+    finite = [r for r in textbook["runs"] if not r["diverged"]]
+    assert len(finite) >= 5 and np.median([r["dead_fraction"][0] for r in finite]) >= 0.2
+    assert all(r["grad_norm"][0] == 0 for r in finite if r["dead_fraction"][0] == 1)
+    assert not any(r["diverged"] for r in lower["runs"]) and len(diverged) < 8
+    assert max(r["dead_fraction"][0] for r in lower["runs"]) < 0.5
+
+
+def test_the_script_as_written_is_counted_seed_by_seed():
+    small = labs.textbook_script(seeds=6, steps=100)
+    assert small == labs.textbook_script(seeds=6, steps=100)  # seeded: the same every time
+    assert small["nan"] + len(small["dead_of_5"]) == 6
+    assert all(0 <= d <= 5 for d in small["dead_of_5"])

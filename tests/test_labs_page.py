@@ -64,3 +64,12 @@ def test_the_initialisation_lab_hides_the_measurement_until_the_guess_is_in():
     assert 1e-5 < float(measured.value) < 1e-3  # about 2^-10 of layer 1's spread, not 1
     assert "You guessed **0.01**" in " ".join(m.value for m in at.markdown)
     assert len(at.get("vega_lite_chart")) == 1 and not [b for b in at.button if b.key == "play"]
+
+
+def test_the_textbook_lab_runs_the_script_as_written_beside_the_race():
+    at = open_labs(lab="textbook-dying-relu")
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "**The script as written**, 40 seeds of 100 steps: **12** end with a NaN loss" in text
+    assert _variants(at) == ["ReLU, lr 1.0 (the textbook's)", "ReLU, lr 0.1"]
+    assert tile(at, "Models") == "32"  # 2 variants x 16 seeds

@@ -124,6 +124,24 @@ def words(lab: labs.Lab) -> None:
         )
     if lab.key == "output-loss":
         numbers()
+    if lab.key == "textbook-dying-relu":
+        script()
+
+
+@st.cache_data(show_spinner="Running the script as written, 40 times…")
+def _script() -> dict[str, Any]:
+    return labs.textbook_script()
+
+
+def script() -> None:
+    """The classic script run as written, 40 seeds: NaN endings and dead units counted."""
+    r = _script()
+    dead = r["dead_of_5"]
+    st.markdown(
+        f"**The script as written**, {r['seeds']} seeds of {r['steps']} steps: "
+        f"**{r['nan']}** end with a NaN loss; the other {len(dead)} leave "
+        f"{min(dead)} to {max(dead)} of 5 units dead (median {sorted(dead)[len(dead) // 2]})."
+    )
 
 
 def numbers() -> None:
