@@ -44,7 +44,7 @@ def main() -> None:
     )
     st.page_link(
         LABS,
-        label="Labs: dying ReLU, vanishing gradients, output and loss, initialisation",
+        label="Labs: dying ReLU, vanishing gradients, output and loss, initialisation and more",
         icon=":material/science:",
     )
     gallery(

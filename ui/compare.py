@@ -164,10 +164,9 @@ def _tiles(snap: CompareSnapshot) -> Show:
         ("Steps / s", f"{snap.steps_per_s:,.0f}", "Lock-step steps a second: every model."),
         ("Models", f"{snap.info.n_models}", "Variants x seeds, trained in lock-step."),
         (
-            f"Best test {metric}",
-            "—" if best is None else f"{best['variant']}",
-            f"The variant whose median test {metric} over its seeds is highest now"
-            + ("" if best is None else f" ({shown})."),
+            f"Best test {metric}" + ("" if best is None else f": {best['variant']}"),
+            shown,
+            f"The variant whose median test {metric} over its seeds is highest now.",
         ),
         ("Diverged", f"{frozen}", "Models frozen after their loss stopped being finite."),
     )
