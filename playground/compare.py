@@ -135,6 +135,7 @@ class Stack:
         self.loss_fn.reduction = "none"
         self.active = torch.ones(len(models), dtype=torch.bool, device=device)
         self._all_active = True  # the common case, which needs no masking
+        self.alive = True  # any model still training (kept on the host: no sync to ask)
         self.reasons: dict[int, str] = {}
         self.steps = 0
 
@@ -284,12 +285,13 @@ class Stack:
                 self.reasons[i] = f"loss became {float(seen[i]):g} at step {self.steps + 1}"
             self.active &= finite
             self._all_active = False
+            self.alive = bool(self.active.any())
         params = self.parameters()
         for p in params:
             p.grad = None
         if self._all_active:
             losses.sum().backward()
-        elif bool(self.active.any()):
+        elif self.alive:
             torch.where(self.active, losses, torch.zeros_like(losses)).sum().backward()
         else:
             params = []

@@ -28,7 +28,7 @@ import torch
 
 from playground import activations
 from playground.compare import Model, Stack
-from playground.config import SCHEMA_VERSION, SETTING, ConfigError, RunConfig
+from playground.config import SCHEMA_VERSION, SETTING, ConfigError, RunConfig, first_value
 from playground.data import Dataset, make_dataset
 from playground.model import PAIRINGS
 from playground.probes import LayerSpec, probe_rows, unit_flags
@@ -253,10 +253,7 @@ def default_values(vary: str, task: str) -> tuple[Any, ...]:
 
 
 def _text(params: Mapping[str, Any], key: str) -> str:
-    value = params.get(key, "")
-    if isinstance(value, list | tuple):
-        value = value[-1] if value else ""
-    return str(value).strip()
+    return first_value(params.get(key, "")).strip()
 
 
 # ---- the engine ---------------------------------------------------------------------------------
@@ -369,7 +366,7 @@ class Comparison:
             xb, yb = self._next_batch()
             for g in self.groups:
                 t0 = time.perf_counter()
-                if g.stack.active.any():
+                if g.stack.alive:
                     g.stack.step(xb, yb)
                 g.seconds += time.perf_counter() - t0
             self.step_count += 1
@@ -715,6 +712,7 @@ class CompareTrainer(Worker):
     diverged_note = STOPPED_NOTE
 
     def __init__(self, cfg: CompareConfig, slots: SlotKeeper = LOCAL_SLOTS) -> None:
+        self._memo: tuple[Any, Any] = (None, None)  # (what it was made from, what was made)
         super().__init__(cfg, slots=slots)  # type: ignore[arg-type]
 
     def _build(self, cfg: CompareConfig) -> Comparison:
@@ -746,12 +744,8 @@ class CompareTrainer(Worker):
         self.heartbeat()
         with self._lock:
             run = self.run
-            curves = run.curves()
+            bands, profile, table, frozen = self._reduced(run)
             message, self._message = self._message, None
-            frozen: dict[str, list[str]] = {}
-            labels, s = run.cfg.labels(), run.cfg.seeds
-            for i, why in sorted(run.reasons().items()):
-                frozen.setdefault(labels[i // s], []).append(f"seed {i % s}: {why}")
             snap = CompareSnapshot(
                 info=self.info,
                 cfg=run.cfg,
@@ -759,15 +753,30 @@ class CompareTrainer(Worker):
                 step=run.step_count,
                 epoch=run.epoch,
                 steps_per_s=self._speed(),
-                bands=run.bands(curves),
-                profile=run.profile(),
-                table=run.table(curves),
+                bands=bands,
+                profile=profile,
+                table=table,
                 frozen=frozen,
                 divergence=run.diverged,
                 message=message,
                 queue_place=self.slots.place(self._key) if self._queued else None,
             )
         return snap, None, False
+
+    def _reduced(self, run: Comparison) -> tuple[Any, ...]:
+        """Bands, profile, table and frozen seeds, made once per probe rather than at every
+        poll: two fragments poll a comparison several times between its probes. Caller
+        holds the lock."""
+        key = (id(run), len(run.steps), run.steps[-1], run.cfg.target, len(run.reasons()))
+        if self._memo[0] != key:
+            curves = run.curves()
+            frozen: dict[str, list[str]] = {}
+            labels, s = run.cfg.labels(), run.cfg.seeds
+            for i, why in sorted(run.reasons().items()):
+                frozen.setdefault(labels[i // s], []).append(f"seed {i % s}: {why}")
+            made = (run.bands(curves), run.profile(), run.table(curves), frozen)
+            self._memo = (key, made)
+        return self._memo[1]
 
     def export(self) -> tuple[str, str, str]:  # type: ignore[override]
         """Results table CSV, every model's curves CSV, and the config as JSON."""

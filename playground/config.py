@@ -420,7 +420,7 @@ def from_query(
     which it reads itself.
     """
     notices: list[str] = []
-    version = _first(params.get("v", str(SCHEMA_VERSION)))
+    version = first_value(params.get("v", str(SCHEMA_VERSION)))
     if version != str(SCHEMA_VERSION):
         notices.append(
             f"This link has settings version {version!r}; this app reads version "
@@ -433,7 +433,7 @@ def from_query(
     for key in params:
         if key not in SETTING:
             continue
-        text = _first(params[key])
+        text = first_value(params[key])
         if key == "alpha" and text.strip() == "":
             continue
         try:
@@ -451,7 +451,8 @@ def from_query(
     return cfg, notices
 
 
-def _first(value: Any) -> str:
+def first_value(value: Any) -> str:
+    """A link parameter as text: the last when it was given several times."""
     if isinstance(value, list | tuple):
         return str(value[-1]) if value else ""
     return str(value)

@@ -20,6 +20,7 @@ from playground.config import SETTING, RunConfig, to_query
 from playground.model import INITS
 from ui import settings
 from ui.panels import one_view
+from ui.session import host_limits
 from ui.settings import literal
 
 LAB_KEYS = ("lab", "seeds", "target")  # the Labs page's own link parameters
@@ -53,8 +54,6 @@ def _seeds_of(params: Mapping[str, Any], lab: labs.Lab) -> int:
 
 def fitting_seeds(lab: labs.Lab) -> int:
     """The lab's seeds, or as many as this server's limit on one comparison allows."""
-    from ui.session import host_limits  # ui.session imports the sidebar: import when used
-
     if lab.guess is not None:  # nothing trains: the host's limit on training does not apply
         return lab.seeds
     return max(1, min(lab.seeds, host_limits().max_compare_models // len(lab.variants)))

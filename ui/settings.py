@@ -23,6 +23,7 @@ from playground.config import (
     Preset,
     RunConfig,
     Setting,
+    first_value,
     from_query,
     hide_query,
     parse_hide,
@@ -92,8 +93,7 @@ def literal(text: str, limit: int = 400) -> str:
 
 def link_param(params: Mapping[str, Any], key: str) -> str:
     """One link parameter as text (the last one when it was given several times)."""
-    value = params.get(key, "")
-    return str(value[-1]) if isinstance(value, list | tuple) and value else str(value or "")
+    return first_value(params.get(key, "") or "")
 
 
 def _active_preset(cfg: RunConfig) -> Preset | None:
