@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from playground import activations
-from playground.data import DATASETS, DataConfig, n_train_points
+from playground.data import DATASETS, FEATURES, PLANE_KEYS, DataConfig, n_train_points
 from playground.model import INITS, PAIRINGS, default_pairing
 
 SCHEMA_VERSION = 1
@@ -160,6 +160,10 @@ SETTINGS: tuple[Setting, ...] = (
        3, low=3, high=5, shown_when=("dataset", ("blobs",))),
     _s("data_seed", int, "Data", "Data seed", "Same seed, same points, bit for bit.",
        0, low=0, high=SEED_MAX, widget="number"),
+    _s("features", str, "Data", "Input features",
+       "What the network is given of each point: the coordinates, and products and sines of "
+       "them that let a small network draw curved boundaries with straight ones.",
+       "x1,x2", widget="features", shown_when=("dataset", PLANE_KEYS)),
     # network
     _s("activation", str, "Network", "Hidden activation",
        "The non-linearity in every hidden layer.", "tanh", choices=activations.HIDDEN_KEYS,
@@ -215,6 +219,12 @@ SETTINGS: tuple[Setting, ...] = (
     _s("dead_threshold", float, "Display", "Dead-unit warning at",
        "Warn when a layer's share of dead units passes this.", 0.25, low=0.05, high=1.0,
        step=0.05, effect="display"),
+    _s("show_test", bool, "Display", "Show test data",
+       "Draw the test points on the decision map, outlined dark; off shows the training "
+       "points alone.", True, effect="display"),
+    _s("discrete", bool, "Display", "Discretise output",
+       "Colour the map by the decision alone (the class, or the sign of a prediction) "
+       "rather than by how sure the network is.", False, effect="display"),
 )
 # fmt: on
 SETTING = {s.key: s for s in SETTINGS}
@@ -237,6 +247,7 @@ class RunConfig:
     train_ratio: float = _default("train_ratio")
     n_classes: int = _default("n_classes")
     data_seed: int = _default("data_seed")
+    features: str = _default("features")
     activation: str = _default("activation")
     alpha: float | None = _default("alpha")
     depth: int = _default("depth")
@@ -256,6 +267,8 @@ class RunConfig:
     probe_ms: float = _default("probe_ms")
     log_loss: bool = _default("log_loss")
     dead_threshold: float = _default("dead_threshold")
+    show_test: bool = _default("show_test")
+    discrete: bool = _default("discrete")
 
     def data_config(self) -> DataConfig:
         return DataConfig(
@@ -265,7 +278,14 @@ class RunConfig:
             train_ratio=self.train_ratio,
             seed=self.data_seed,
             n_classes=self.n_classes,
+            features=self.feature_keys(),
         )
+
+    def feature_keys(self) -> tuple[str, ...]:
+        """The chosen input features in their table's order, each once (a link may repeat or
+        reorder them and still mean the same network)."""
+        chosen = {part.strip().lower() for part in self.features.split(",")}
+        return tuple(k for k in FEATURES if k in chosen)
 
     @property
     def task(self) -> str:
@@ -352,6 +372,7 @@ def _combination_problems(cfg: RunConfig) -> list[tuple[str, str]]:
                         "computing features",
                     )
                 )
+    out += _feature_problems(cfg.features)
     param = activations.get(cfg.activation).param
     if cfg.alpha is not None and param is not None and not param.low <= cfg.alpha <= param.high:
         out.append(
@@ -392,6 +413,15 @@ def _combination_problems(cfg: RunConfig) -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+def _feature_problems(text: str) -> list[tuple[str, str]]:
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in FEATURES]
+    if unknown or not names:
+        what = f"unknown feature(s) {', '.join(map(repr, unknown))}" if unknown else "no feature"
+        return [("features", f"features: {what}; choose from {', '.join(FEATURES)}")]
+    return []
 
 
 def to_query(cfg: RunConfig) -> dict[str, str]:

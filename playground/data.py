@@ -29,6 +29,7 @@ class DataConfig:
     train_ratio: float = 0.5
     seed: int = 0
     n_classes: int = 3  # blobs only
+    features: tuple[str, ...] = ("x1", "x2")  # the network's inputs, for the 2-D toys: FEATURES
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Dataset:
     y_test: np.ndarray
     feature_names: list[str]
     class_names: list[str]
+    plane: Plane | None = None  # the 2-D toys' points as drawn, and their features' recipe
 
     @property
     def task(self) -> str:
@@ -66,12 +68,65 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
-        return self.spec.n_features
+        """The network's inputs: the dataset's columns, or the features chosen for a 2-D toy."""
+        return self.x_train.shape[1]
 
     @property
     def is_2d(self) -> bool:
         """True when a decision boundary can be drawn over the input plane."""
-        return self.spec.n_features == 2
+        return self.plane is not None
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input computed from a 2-D point, as in the TensorFlow Playground's feature toggles."""
+
+    label: str
+    of: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (x1, x2) in the data's own units
+
+
+FEATURES: dict[str, Feature] = {
+    "x1": Feature("X₁", lambda a, b: a),
+    "x2": Feature("X₂", lambda a, b: b),
+    "x1_sq": Feature("X₁²", lambda a, b: a * a),
+    "x2_sq": Feature("X₂²", lambda a, b: b * b),
+    "x1_x2": Feature("X₁X₂", lambda a, b: a * b),
+    "sin_x1": Feature("sin(X₁)", lambda a, b: np.sin(a)),
+    "sin_x2": Feature("sin(X₂)", lambda a, b: np.sin(b)),
+}
+PLAIN = ("x1", "x2")
+
+
+def lift(points: np.ndarray, features: tuple[str, ...]) -> np.ndarray:
+    """The chosen features of raw 2-D points, one column each, in float64."""
+    a, b = points[:, 0], points[:, 1]
+    return np.column_stack([FEATURES[k].of(a, b) for k in features])
+
+
+@dataclass(frozen=True)
+class Plane:
+    """A 2-D toy seen two ways: its points standardised, as the map and the scatter draw them,
+    and the recipe that turns any point of that plane into the network's inputs.
+
+    Features are computed in the data's own units (sin(X₁) of a spiral's -5..5 turns about
+    once and a half, as in the TensorFlow Playground, where of a standardised -1.7..1.7 it
+    would be almost a line), then standardised with the training split's statistics.
+    """
+
+    train: np.ndarray  # float32 [n_train, 2]
+    test: np.ndarray
+    features: tuple[str, ...]
+    centre: np.ndarray  # raw mean and std of the training points, per coordinate
+    scale: np.ndarray
+    f_centre: np.ndarray  # mean and std of each feature over the training points
+    f_scale: np.ndarray
+
+    def inputs(self, points: np.ndarray) -> np.ndarray:
+        """The network's float32 inputs at standardised plane `points` (the map's grid)."""
+        if self.features == PLAIN:
+            return np.asarray(points, np.float32)
+        raw = np.asarray(points, np.float64) * self.scale + self.centre
+        return ((lift(raw, self.features) - self.f_centre) / self.f_scale).astype(np.float32)
 
 
 def _toy(key: str, label: str, task: str, n_classes: int, help: str) -> DatasetSpec:
@@ -120,6 +175,7 @@ _SPECS = (
 )
 # fmt: on
 DATASETS: dict[str, DatasetSpec] = {spec.key: spec for spec in _SPECS}
+PLANE_KEYS = tuple(k for k, d in DATASETS.items() if not d.real and d.n_features == 2)
 
 # ---------------------------------------------------------------------------------------------
 # 2-D generators: (n, noise, rng, n_classes) -> raw points x float64 [n, 2], labels y [n]
@@ -356,11 +412,30 @@ def _split(y: np.ndarray, n_points: int, train_ratio: float, spec: DatasetSpec, 
     return order[:n_train], order[n_train:n_points]
 
 
-def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scale both parts with the train mean and std; a constant column keeps std 1, no 0 divide."""
+def _moments(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Train mean and std per column; a constant column keeps std 1, so nothing divides by 0."""
     mean, std = train.mean(axis=0), train.std(axis=0)
-    std = np.where(std > 1e-12, std, 1.0)
+    return mean, np.where(std > 1e-12, std, 1.0)
+
+
+def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scale both parts with the train mean and std."""
+    mean, std = _moments(train)
     return ((train - mean) / std).astype(np.float32), ((test - mean) / std).astype(np.float32)
+
+
+def _plane(x: np.ndarray, train: np.ndarray, test: np.ndarray, features: tuple[str, ...]):
+    """A 2-D toy's inputs (train, test) for `features`, and its `Plane`."""
+    unknown = [k for k in features if k not in FEATURES]
+    if unknown or not features:
+        raise ValueError(f"features must be some of {', '.join(FEATURES)} (got {features!r})")
+    centre, scale = _moments(x[train])
+    lifted = lift(x, features)
+    f_centre, f_scale = _moments(lifted[train])
+    x_train, x_test = _standardise(lifted[train], lifted[test])
+    points = _standardise(x[train], x[test])
+    plane = Plane(*points, tuple(features), centre, scale, f_centre, f_scale)
+    return x_train, x_test, plane
 
 
 def _labels(y: np.ndarray, task: str) -> np.ndarray:
@@ -379,7 +454,12 @@ def make_dataset(cfg: DataConfig) -> Dataset:
         n_points, feature_names = cfg.n_points, [f"x{i + 1}" for i in range(x.shape[1])]
         class_names = _TOY_CLASS_NAMES.get(cfg.name, [str(c) for c in range(spec.n_classes)])
     train, test = _split(y, n_points, cfg.train_ratio, spec, split_rng)
-    x_train, x_test = _standardise(x[train], x[test])
+    plane = None
+    if spec.real or spec.n_features != 2:
+        x_train, x_test = _standardise(x[train], x[test])
+    else:
+        x_train, x_test, plane = _plane(x, train, test, cfg.features)
+        feature_names = [FEATURES[k].label for k in cfg.features]
     if spec.real and cfg.noise > 0:  # jitter in standardised units, then back to mean 0, std 1
         x_train = x_train + jitter_rng.normal(0, cfg.noise, size=x_train.shape)
         x_test = x_test + jitter_rng.normal(0, cfg.noise, size=x_test.shape)
@@ -389,4 +469,5 @@ def make_dataset(cfg: DataConfig) -> Dataset:
         class_names = []
     else:
         y_train, y_test = _labels(y[train], spec.task), _labels(y[test], spec.task)
-    return Dataset(spec, x_train, y_train, x_test, y_test, list(feature_names), list(class_names))
+    names = list(feature_names)
+    return Dataset(spec, x_train, y_train, x_test, y_test, names, list(class_names), plane)

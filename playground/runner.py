@@ -181,8 +181,8 @@ class RunInfo:
     def of(cls, run: Run) -> RunInfo:
         data = run.data
         points = None
-        if data.is_2d:
-            points = points_frame(data.x_train, data.y_train, data.x_test, data.y_test)
+        if data.plane is not None:
+            points = points_frame(data.plane.train, data.y_train, data.plane.test, data.y_test)
         return cls(
             task=run.task,
             class_names=list(data.class_names),

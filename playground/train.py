@@ -270,14 +270,16 @@ class Run:
         Returns grid axes and, per cell, the value to colour: P(class 1) for binary data, the
         predicted class and its probability for multi-class, the prediction for regression.
         """
-        if not self.data.is_2d:
+        plane = self.data.plane
+        if plane is None:
             return None
-        both = np.concatenate([self.data.x_train, self.data.x_test])
+        both = np.concatenate([plane.train, plane.test])
         lo, hi = both.min(0) - pad, both.max(0) + pad
         gx = np.linspace(lo[0], hi[0], resolution, dtype=np.float32)
         gy = np.linspace(lo[1], hi[1], resolution, dtype=np.float32)
         xx, yy = np.meshgrid(gx, gy)
-        grid = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), device=self.device)
+        points = np.stack([xx.ravel(), yy.ravel()], 1)
+        grid = torch.as_tensor(plane.inputs(points), device=self.device)
         probs = self._probabilities(predict(self.model, grid))
         out = {"x": gx, "y": gy}
         if self.task == "multiclass":

@@ -171,3 +171,50 @@ def test_link_notice_stays_through_play_and_goes_once_settings_change():
     assert any("depth" in w.value for w in at.warning)
     at.slider(key="cfg_depth").set_value(3).run()
     assert not any("depth must be" in w.value for w in at.warning)
+
+
+def _query(at: AppTest, key: str) -> str:
+    value = at.query_params[key]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_feature_toggles_drive_the_run_and_the_link():
+    at = open_page(dataset="circle", features="x1_sq,x2_sq")
+    assert not at.exception and not at.warning
+    pills = at.button_group(key="cfg_features")
+    assert pills.value == ["x1_sq", "x2_sq"]
+    at.button(key="step").click().run()
+    pills.set_value(["x1_x2", "x1"]).run()
+    assert _query(at, "features") == "x1,x1_x2" and tile(at, "Step") == "0"
+    at.button_group(key="cfg_features").set_value([]).run()  # the last one off: kept on
+    assert at.button_group(key="cfg_features").value == ["x1", "x1_x2"]
+    assert _query(at, "features") == "x1,x1_x2"
+    at.selectbox(key="cfg_dataset").set_value("iris").run()
+    assert not at.exception
+    assert "cfg_features" not in [b.key for b in at.get("button_group")]  # no plane: no toggles
+
+
+def test_regenerate_draws_new_points_that_the_link_brings_back():
+    at = open_page(dataset="xor")
+    _, before = _chart(at, "Decision boundary")
+    at.button(key="regenerate").click().run()
+    seed = _query(at, "data_seed")
+    assert seed != "0" and at.number_input(key="cfg_data_seed").value == int(seed)
+    _, after = _chart(at, "Decision boundary")
+    again = open_page(**{k: _query(at, k) for k in at.query_params})
+    _, reopened = _chart(again, "Decision boundary")
+
+    def points(frames: dict) -> pd.DataFrame:
+        return next(f for f in frames.values() if "split" in f.columns)[["x1", "x2"]]
+
+    assert not points(before).equals(points(after))
+    pd.testing.assert_frame_equal(points(after), points(reopened))
+
+
+def test_test_points_hide_from_the_map_without_a_rebuild():
+    at = open_page(dataset="moons")
+    at.button(key="step").click().run()
+    at.toggle(key="cfg_show_test").set_value(False).run()
+    _, frames = _chart(at, "Decision boundary")
+    (shown,) = [f for f in frames.values() if "split" in f.columns]
+    assert set(shown["split"]) == {"train"} and tile(at, "Step") == "1"

@@ -430,6 +430,33 @@ def test_regression_map_is_clamped_to_a_symmetric_scale_sized_by_the_targets():
     assert scale["domain"] == [-2.5, 2.5] and scale["domainMid"] == 0 and scale["clamp"] is True
 
 
+def test_discretised_map_colours_the_decision_and_keeps_the_readings():
+    grid = _grid(4, 1, "binary")
+    grid["value"][0] = [0.1, 0.45, 0.55, 0.9]
+    spec = charts.boundary_chart(grid, _points("binary"), "binary", ["no", "yes"], discrete=True)
+    pixels, row = _map(spec.to_dict())
+    orange, blue = (charts.heatmap.hex_rgb(c) for c in (charts.CLASS_0, charts.CLASS_1))
+    for j, want in enumerate([orange, orange, blue, blue]):
+        np.testing.assert_allclose(_pixel(pixels, 0, j), want, atol=1)
+    assert row["readings"].split("\n") == ["0.10", "0.45", "0.55", "0.90"]  # the output itself
+    grid = _grid(3, 1, "regression")
+    grid["value"][0] = [-0.2, 0.0, 0.3]
+    spec = charts.boundary_chart(grid, _points("regression"), "regression", [], discrete=True)
+    pixels, _ = _map(spec.to_dict())
+    ends = [charts.heatmap.hex_rgb(c) for c in charts.DIVERGING]
+    for j, want in enumerate(ends):
+        np.testing.assert_allclose(_pixel(pixels, 0, j), want, atol=1)
+
+
+def test_test_points_can_be_left_off_the_map():
+    points = _points("binary")
+    assert set(points["split"]) == {"train", "test"}
+    spec = charts.boundary_chart(_grid(3, 3, "binary"), points, "binary", [], show_test=False)
+    shown = _rows(spec.to_dict(), POINTS)
+    assert set(shown["split"]) == {"train"}
+    assert len(shown) == (points["split"] == "train").sum()
+
+
 def _layer_named(spec: dict, name: str) -> tuple[dict, pd.DataFrame]:
     """The boundary chart's layer with this name, and its rows."""
     (index,) = [k for k, view in enumerate(spec["layer"]) if view.get("name") == name]

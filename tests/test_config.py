@@ -54,6 +54,7 @@ _CHOSEN = dict(
     device="cuda",
     probe_every=5,
     probe_ms=250.0,
+    features="x1,x2,x1_x2,sin_x1",
 )
 
 
@@ -526,3 +527,20 @@ def test_batch_norm_is_refused_when_the_real_batch_has_one_point():
     assert [k for k, _ in cfg.problems()] == ["batch_norm"]
     with pytest.raises(ConfigError, match="batch norm needs at least 2"):
         cfg.validate()
+
+
+def test_features_read_from_a_link_in_the_tables_order_each_once():
+    cfg, notices = from_query({"dataset": "circle", "features": "sin_x2, X1_X2,x1,x1_x2"})
+    assert notices == [] and cfg.feature_keys() == ("x1", "x1_x2", "sin_x2")
+    assert cfg.data_config().features == ("x1", "x1_x2", "sin_x2")
+    cfg, notices = from_query({"features": "x1,x9"})
+    assert cfg.features == "x1,x2" and any("'x9'" in n and "x1_sq" in n for n in notices)
+    assert RunConfig(features=",").problems()[0][0] == "features"
+
+
+def test_features_and_data_display_settings_round_trip_a_link():
+    cfg = RunConfig(dataset="xor", features="x1,x2,x1_x2", show_test=False, discrete=True)
+    back, notices = from_query(to_query(cfg))
+    assert back == cfg and notices == []
+    assert not cfg.needs_rebuild(cfg.replace(show_test=True, discrete=False))
+    assert cfg.needs_rebuild(cfg.replace(features="x1,x2"))

@@ -261,3 +261,56 @@ def test_noise_is_ten_standard_normal_inputs_and_a_target_that_ignores_them():
     )
     corr = [abs(np.corrcoef(ds.x_train[:, i], ds.y_train)[0, 1]) for i in range(10)]
     assert max(corr) < 0.06  # about 4 standard errors of a zero correlation at n = 4500
+
+
+# ---- input features for the 2-D toys ----------------------------------------------------------
+
+
+def test_feature_crosses_are_the_raw_points_products_and_sines_standardised():
+    features = ("x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2")
+    cfg = DataConfig(name="spiral", n_points=300, noise=0.1, seed=3, features=features)
+    ds = make_dataset(cfg)
+    plane = ds.plane
+    raw = plane.train.astype(np.float64) * plane.scale + plane.centre  # back to the data's units
+    a, b = raw[:, 0], raw[:, 1]
+    by_hand = np.column_stack([a, b, a**2, b**2, a * b, np.sin(a), np.sin(b)])
+    by_hand = (by_hand - by_hand.mean(0)) / by_hand.std(0)
+    assert ds.x_train.shape == (150, 7) and ds.n_features == 7
+    np.testing.assert_allclose(ds.x_train, by_hand, atol=2e-5)
+    # the recovered points are the generator's own points
+    generated = {tuple(p) for p in np.round(raw_points(cfg)[0], 4)}
+    assert {tuple(p) for p in np.round(raw, 4)} <= generated
+    assert ds.feature_names == ["X₁", "X₂", "X₁²", "X₂²", "X₁X₂", "sin(X₁)", "sin(X₂)"]
+
+
+def test_the_maps_grid_goes_through_the_same_recipe_as_the_data():
+    ds = make_dataset(DataConfig(name="circle", seed=1, features=("x1_sq", "x2_sq", "sin_x1")))
+    np.testing.assert_allclose(ds.plane.inputs(ds.plane.train), ds.x_train, atol=2e-5)
+    np.testing.assert_allclose(ds.plane.inputs(ds.plane.test), ds.x_test, atol=2e-5)
+
+
+def test_plain_features_leave_the_data_exactly_as_it_was():
+    plain = make_dataset(DataConfig(name="moons", seed=2))
+    default = make_dataset(DataConfig(name="moons", seed=2, features=("x1", "x2")))
+    np.testing.assert_array_equal(plain.x_train, plain.plane.train)
+    np.testing.assert_array_equal(plain.x_train, default.x_train)
+
+
+def test_squares_make_the_circle_separable_by_a_straight_line():
+    """With x1^2 and x2^2 the disc is a half-plane: a logistic regression needs no hidden unit."""
+    from sklearn.linear_model import LogisticRegression
+
+    ds = make_dataset(DataConfig(name="circle", n_points=400, features=("x1_sq", "x2_sq")))
+    plain = make_dataset(DataConfig(name="circle", n_points=400))
+    crossed = LogisticRegression().fit(ds.x_train, ds.y_train).score(ds.x_test, ds.y_test)
+    flat = LogisticRegression().fit(plain.x_train, plain.y_train).score(plain.x_test, plain.y_test)
+    assert crossed > 0.97 and flat < 0.75
+
+
+def test_unknown_or_no_features_are_refused_and_real_data_ignores_them():
+    with pytest.raises(ValueError, match="features must be some of"):
+        make_dataset(DataConfig(name="xor", features=("x3",)))
+    with pytest.raises(ValueError, match="features must be some of"):
+        make_dataset(DataConfig(name="xor", features=()))
+    iris = make_dataset(DataConfig(name="iris", features=("x1_sq",)))
+    assert iris.n_features == 4 and iris.plane is None

@@ -143,7 +143,12 @@ def map_and_curves(snap: Snapshot) -> Show:
     boundary = None
     if snap.boundary is not None and snap.info.points is not None:
         chart = charts.boundary_chart(
-            snap.boundary, snap.info.points, snap.task, snap.info.class_names
+            snap.boundary,
+            snap.info.points,
+            snap.task,
+            snap.info.class_names,
+            show_test=snap.cfg.show_test,
+            discrete=snap.cfg.discrete,
         )
         # a canvas too: repainting the points over the new image costs less than the browser
         # re-painting an SVG of 500 circles for the one node that changed (measured: 1 to 3

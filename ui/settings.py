@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from playground import activations
@@ -29,7 +30,7 @@ from playground.config import (
     parse_hide,
     to_query,
 )
-from playground.data import DATASETS
+from playground.data import DATASETS, FEATURES, PLAIN
 from playground.presets import PRESETS
 from playground.train import available_devices
 from ui import present
@@ -234,6 +235,28 @@ def _draw(where: Any, setting: Setting, values: dict[str, Any]) -> None:
     values[setting.key] = widget(where, setting, values, key)
     if setting.key == "dataset":
         where.caption(DATASETS[values["dataset"]].help)
+    elif setting.key == "data_seed":
+        where.button(
+            "Regenerate",
+            key="regenerate",
+            icon=":material/casino:",
+            on_click=_regenerate,
+            help="New points from a new data seed; the seed goes into the link, so the link "
+            "still brings back these very points.",
+        )
+
+
+def _regenerate() -> None:
+    """A fresh data seed, drawn from the session's own generator (seeded per session)."""
+    seed = int(_session_rng().integers(0, SETTING["data_seed"].high + 1))
+    st.session_state[widget_key("data_seed")] = seed
+    st.session_state[VALUES]["data_seed"] = seed
+
+
+def _session_rng() -> np.random.Generator:
+    if "regenerate_rng" not in st.session_state:
+        st.session_state["regenerate_rng"] = np.random.default_rng()
+    return st.session_state["regenerate_rng"]
 
 
 def _widget_kind(s: Setting) -> str:
@@ -280,6 +303,33 @@ def _text(where: Any, s: Setting, values: dict[str, Any], key: str) -> Any:
     return where.text_input(s.label, key=key, help=s.help)
 
 
+def _features(where: Any, s: Setting, values: dict[str, Any], key: str) -> str:
+    """Toggles for the input features, as the TensorFlow Playground's column of inputs; the
+    setting holds them as link text ("x1,x2,x1_x2"). Turning the last one off keeps it on."""
+    state = st.session_state[key]
+    if isinstance(state, str):  # from a link or a preset: the text, as the table holds it
+        chosen = RunConfig(features=state).feature_keys()
+        st.session_state[key] = list(chosen or PLAIN)
+    picked = where.pills(
+        s.label,
+        list(FEATURES),
+        selection_mode="multi",
+        format_func=lambda k: FEATURES[k].label,
+        key=key,
+        help=s.help,
+        on_change=_keep_a_feature,
+    )
+    return ",".join(k for k in FEATURES if k in picked) or values[s.key]
+
+
+def _keep_a_feature() -> None:
+    """A network needs an input: turning the last feature off turns the previous ones back on."""
+    key = widget_key("features")
+    if not st.session_state[key]:
+        before = st.session_state[VALUES]["features"]
+        st.session_state[key] = list(RunConfig(features=before).feature_keys() or PLAIN)
+
+
 def _radio(where: Any, s: Setting, values: dict[str, Any], key: str) -> Any:
     """The device: usable ones to pick from, missing ones shown disabled with the reason."""
     devices = available_devices()
@@ -307,6 +357,7 @@ _WIDGETS = {
     "toggle": _toggle,
     "text": _text,
     "radio": _radio,
+    "features": _features,
 }
 
 

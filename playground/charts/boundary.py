@@ -156,13 +156,26 @@ def _plane(grid: dict, points: pd.DataFrame) -> tuple[tuple[float, float], tuple
     return extents[0], extents[1]
 
 
-def _map_frame(grid: dict, task: str, names: list[str], bound: float) -> pd.DataFrame:
+def _decided(value: np.ndarray, task: str, bound: float) -> np.ndarray:
+    """The colour values of a discretised map: the decision, drawn as sure as it can be."""
+    if task == "multiclass":
+        return np.ones_like(value)
+    if task == "binary":
+        return (value >= 0.5).astype(np.float64)
+    return np.sign(value) * bound
+
+
+def _map_frame(
+    grid: dict, task: str, names: list[str], bound: float, discrete: bool = False
+) -> pd.DataFrame:
     """One row: the map as a PNG data URL, the plane it covers (the cells' outer edges) and
-    the cells' hover labels (`_readings`).
+    the cells' hover labels (`_readings`, the output itself even on a discretised map).
 
     `grid["value"][i, j]` sits at (x[j], y[i]), as `np.meshgrid(x, y)` lays it out.
     """
     value = np.asarray(grid["value"], dtype=np.float64)
+    if discrete:
+        value = _decided(value, task, bound)
     if task == "multiclass":
         palette = [CLASS_PALETTE[i % len(CLASS_PALETTE)] for i in range(len(names))]
         rgb = heatmap.by_class(grid["class"], value, palette, CONFIDENCE_OPACITY)
@@ -319,7 +332,12 @@ def _boundary_skeleton(
 
 
 def boundary_chart(
-    grid: dict, points: pd.DataFrame, task: str, class_names: list[str]
+    grid: dict,
+    points: pd.DataFrame,
+    task: str,
+    class_names: list[str],
+    show_test: bool = True,
+    discrete: bool = False,
 ) -> alt.LayerChart:
     """The model's output over the input plane as a heatmap, with the data points on top.
 
@@ -328,10 +346,13 @@ def boundary_chart(
     the same scale. Multi-class: the predicted class's colour, faint where the model is unsure.
     Regression: the prediction on the same diverging scale, symmetric around 0 and sized from the
     targets (fixed for a run, so the spec stays put while the model learns); predictions beyond
-    it are clamped. Train points have a white outline, test points a dark one. Hovering a cell
-    outlines it and labels it with the output there, as in `grid`.
+    it are clamped. Train points have a white outline, test points a dark one (`show_test`
+    False leaves them out). `discrete` colours by the decision alone: the class at full
+    strength, or the sign of a prediction. Hovering a cell outlines it and labels it with the
+    output there, as in `grid`, discretised or not.
     """
-    pts = points.copy()
+    pts = points if show_test else points[points["split"] == "train"]
+    pts = pts.copy()
     bound = 1.0
     if task == "multiclass":
         seen = [np.asarray(grid["class"]).reshape(-1), pts["label"].to_numpy().astype(np.int64)]
@@ -347,7 +368,7 @@ def boundary_chart(
         labels = labels[np.isfinite(labels)]
         bound = _nice_bound(float(np.abs(labels).max()) if len(labels) else 1.0)
     skeleton = _boundary_skeleton(task, tuple(names), bound, *_plane(grid, pts))
-    image = _map_frame(grid, task, names, bound)
+    image = _map_frame(grid, task, names, bound, discrete)
     axes = (tuple(np.asarray(grid[k], dtype=np.float64).tolist()) for k in ("x", "y"))
     cells, blocks = _hover_frames(*axes)
     return _with_data(skeleton, image, blocks, cells, pts, image, image)
