@@ -25,6 +25,12 @@ def notes(info: RunInfo, playing: bool) -> None:
     if present.chart() is not None:  # a projector's one screen: no words between the charts
         return
     panels.map_and_curves_notes(info)
+    if info.points is None:  # the test set's results come first, under their own heading
+        return
+    inside_heading(playing)
+
+
+def inside_heading(playing: bool) -> None:
     st.subheader("Inside the network")
     if playing:  # why these charts' steps trail the counter by up to SLOW_S
         st.caption(f"Redrawn every {session.SLOW_S:g} s while training: they change slowly.")
@@ -38,6 +44,9 @@ def inside(snap: Snapshot) -> list[panels.Show]:
     """The charts that change slowly, redrawn every couple of seconds: all three, or the one
     a presenter chose."""
     chosen = present.chart()
+    if not chosen and snap.results is not None:  # drawn now: ahead of the histograms' toggle
+        panels.results(snap)()
+        inside_heading(snap.playing)
     return [INSIDE[k](snap) for k in ([chosen] if chosen else INSIDE)]
 
 
@@ -51,8 +60,14 @@ def main() -> None:
     session.controls(trainer)
     panels.pairing(trainer.info)
     beside = st.columns([2, 1]) if present.chart() else None  # one projector screen
+    planeless = trainer.info.points is None and present.chart() is None
     session.live(
-        trainer, overview, inside, notes=lambda: notes(trainer.info, trainer.playing), beside=beside
+        trainer,
+        overview,
+        inside,
+        notes=lambda: notes(trainer.info, trainer.playing),
+        beside=beside,
+        slow_visuals=("histograms", "results") if planeless else ("histograms",),
     )
     session.downloads(trainer)
 

@@ -57,6 +57,7 @@ class Dataset:
     feature_names: list[str]
     class_names: list[str]
     plane: Plane | None = None  # the 2-D toys' points as drawn, and their features' recipe
+    images_test: np.ndarray | None = None  # digits: the test rows' own pixels, to draw them
 
     @property
     def task(self) -> str:
@@ -470,4 +471,5 @@ def make_dataset(cfg: DataConfig) -> Dataset:
     else:
         y_train, y_test = _labels(y[train], spec.task), _labels(y[test], spec.task)
     names = list(feature_names)
-    return Dataset(spec, x_train, y_train, x_test, y_test, names, list(class_names), plane)
+    images = x[test].reshape(-1, 8, 8).astype(np.float32) if cfg.name == "digits" else None
+    return Dataset(spec, x_train, y_train, x_test, y_test, names, list(class_names), plane, images)

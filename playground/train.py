@@ -35,6 +35,7 @@ from playground.probes import (
     stats_tensor,
     unpack_stats,
 )
+from playground.results import Results
 
 LOSS_BUFFER = 4096
 TEST_MS = 500.0  # the test set's interval under the time schedule: the page's refresh (2 Hz)
@@ -289,6 +290,28 @@ class Run:
         else:
             out["value"] = probs.float().cpu().numpy().reshape(resolution, resolution)
         return out
+
+    def results(self) -> Results:
+        """The network's predictions on the whole test set at the current weights, one
+        inference pass: what the confusion matrix and the residuals are drawn from."""
+        probs = self._probabilities(predict(self.model, self.x_test)).float()
+        confidence = None
+        if self.task == "regression":
+            predicted = probs.cpu().numpy().astype(np.float64)
+            actual = self.data.y_test.astype(np.float64)
+        else:
+            if self.task == "binary":
+                cls = (probs >= 0.5).long()
+                conf = torch.where(cls == 1, probs, 1 - probs)
+            else:
+                conf, cls = probs.max(1)
+            predicted, confidence = cls.cpu().numpy(), conf.cpu().numpy()
+            actual = self.data.y_test.astype(np.int64)
+        names = list(self.data.class_names)
+        if self.task == "binary" and len(names) < 2:
+            names = ["0", "1"]
+        images = self.data.images_test
+        return Results(self.task, self.step_count, actual, predicted, confidence, names, images)
 
     def histograms(self) -> LayerStats:
         """Per-layer statistics with histograms, on the probe set, for the current weights.

@@ -218,3 +218,29 @@ def test_test_points_hide_from_the_map_without_a_rebuild():
     _, frames = _chart(at, "Decision boundary")
     (shown,) = [f for f in frames.values() if "split" in f.columns]
     assert set(shown["split"]) == {"train"} and tile(at, "Step") == "1"
+
+
+def test_data_without_a_plane_shows_its_results_on_the_test_set():
+    at = open_page(dataset="wine", n_points="178", lr="0.1")
+    for _ in range(3):
+        at.button(key="step").click().run()
+    assert not at.exception
+    assert "Results on the test set" in [h.value for h in at.subheader]
+    _, frames = _chart(at, "Confusion matrix (test set)")
+    (cells,) = frames.values()  # the cells and their counts share one frame
+    assert cells["count"].sum() == 178 - 89  # every test row once
+    assert set(cells["actual"]) == {"class_0", "class_1", "class_2"}
+    _, bars = _chart(at, "Accuracy per class (test set)")
+    assert len(next(iter(bars.values()))) == 3
+    headings = [h.value for h in at.subheader]
+    assert headings.index("Results on the test set") < headings.index("Inside the network")
+
+
+def test_regression_tables_show_predicted_against_actual_and_2d_data_does_not():
+    at = open_page(dataset="diabetes")
+    at.button(key="step").click().run()
+    _, frames = _chart(at, "Predicted against actual (test set)")
+    assert any(len(f) == 221 for f in frames.values())  # 442 rows, half of them test rows
+    _chart(at, "Residuals (test set)")
+    plane = open_page(dataset="circle")
+    assert "Results on the test set" not in [h.value for h in plane.subheader]

@@ -17,6 +17,7 @@ import numpy as np
 import streamlit as st
 
 from playground import activations, advice, charts
+from playground.results import Results, most_confused
 from playground.runner import RunInfo, Snapshot
 from ui import present
 
@@ -223,6 +224,99 @@ def overfit_hint(snap: Snapshot) -> str | None:
         "penalty (0.01), fewer or narrower layers, a larger train share, or stop near the "
         "test loss's lowest point."
     )
+
+
+def results(snap: Snapshot) -> Show:
+    """The test set's result for data with no plane to draw: for classes the confusion matrix
+    beside the accuracy per class (and for digits the mistakes, as images), for regression
+    predicted against actual beside the residuals, with the figures they are read by."""
+    res = snap.results
+    r = charts.results
+    if res.task == "regression":
+        tall = {"height": RESULT_HEIGHT}  # the element's: a layered chart is squeezed into it
+        left = spec(r.fit_chart(res), "fit", **tall)
+        right = spec(r.residual_chart(res), "residuals", **tall)
+        figures = r.summary(res)
+        tiles = (
+            ("Test R²", fmt(figures["r2"]), "1 is a perfect fit; 0 is no better than the mean."),
+            ("Test RMSE", fmt(figures["rmse"]), "Typical miss, in the target's standard units."),
+            ("Mean residual", fmt(figures["bias"]), "Far from 0: the network is biased."),
+        )
+        extra, caption = None, REGRESSION_NOTE
+    else:
+        left = spec(r.confusion_chart(res), "confusion", width="content")
+        right = spec(r.accuracy_chart(res), "class_accuracy", height=RESULT_HEIGHT)
+        tiles = _class_tiles(res)
+        extra = _mistakes_html(res) if res.images is not None else None
+        caption = CLASS_NOTE
+    body = tiles_html(tiles)
+
+    def show() -> None:
+        st.subheader("Results on the test set")
+        st.html(body)
+        a, b = st.columns([1, 1])
+        left.show(a)
+        right.show(b)
+        if extra is not None:
+            st.html(extra)
+        st.caption(caption + f" At step {res.step:,}.")
+
+    return show
+
+
+def _class_tiles(res: Results) -> tuple[tuple[str, str, str], ...]:
+    """The weakest class and the most frequent mistake, in words."""
+    r = charts.results
+    names = r.accuracy_frame(res)
+    worst = names.sort_values("accuracy", kind="stable").iloc[0]
+    pair = most_confused(res.confusion())
+    labels = list(r.confusion_frame(res)["actual"].unique())
+    mistake = "none" if pair is None else f"{labels[pair[0]]} → {labels[pair[1]]} ({pair[2]})"
+    return (
+        (
+            "Weakest class",
+            f"{worst['class']}: {worst['accuracy']:.0%}",
+            "The class the network gets right least often.",
+        ),
+        (
+            "Commonest mistake",
+            mistake,
+            "True class → what the network said, and how many test rows it happened to.",
+        ),
+    )
+
+
+def _mistakes_html(res: Results) -> str:
+    """The misclassified digits as a grid of small images, each captioned true → predicted."""
+    frame = charts.results.mistakes_frame(res)
+    if frame.empty:
+        return "<p><b>Misclassified digits:</b> none.</p>"
+    cells = "".join(
+        f'<figure style="margin:0;text-align:center" title="{html.escape(row.caption)}: '
+        f'{row.confidence:.0%} sure">'
+        f'<img src="{row.url}" width="48" height="48" alt="{html.escape(row.caption)}" '
+        'style="image-rendering:pixelated;border:1px solid #ddd">'
+        f'<figcaption style="font-size:0.8rem">{html.escape(row.caption)}</figcaption></figure>'
+        for row in frame.itertuples()
+    )
+    grid = "display:grid;grid-template-columns:repeat(auto-fill,56px);gap:0.5rem"
+    return (
+        '<div aria-label="Misclassified digits"><p style="font-weight:600;margin:0 0 0.4rem">'
+        "Misclassified digits, most confident first (true → predicted)</p>"
+        f'<div style="{grid}">{cells}</div></div>'
+    )
+
+
+RESULT_HEIGHT = 300  # px for a result chart beside another, axes and title included
+CLASS_NOTE = (
+    "Rows are the true classes, columns what the network said: the diagonal is right, every "
+    "other cell a kind of mistake, shaded by its share of the row. Red bars: classes below the "
+    "overall accuracy."
+)
+REGRESSION_NOTE = (
+    "Points on the dashed line are predicted exactly; a cloud tilted flatter than it means "
+    "the network hedges toward the mean. Residuals centred on 0 and narrow are a good fit."
+)
 
 
 def histograms(snap: Snapshot) -> Show:

@@ -270,11 +270,13 @@ def live(
     slow: Callable[[Snapshot], list[Show]] | None = None,
     notes: Callable[[], None] | None = None,
     beside: tuple[Any, Any] | None = None,
+    slow_visuals: tuple[str, ...] = ("histograms",),
 ) -> None:
     """Redraw while training: `fast` every REFRESH_S, `slow` every SLOW_S; both once when paused.
 
     `beside`: two containers (columns) for the fast and the slow parts, side by side (a
-    presenter's one screen), instead of one above the other.
+    presenter's one screen), instead of one above the other. `slow_visuals`: what the slow
+    part's snapshot carries (see `Worker.snapshot`).
 
     Two fragments on two timers: the loss curve and counters keep their 2 Hz while charts that
     change slowly (histograms, unit health, gradient norms) cost the browser a quarter as much,
@@ -321,7 +323,7 @@ def live(
 
     @st.fragment(run_every=SLOW_S if playing else None)
     def tock() -> None:
-        for show in slow(trainer.snapshot(visuals=("histograms",))):
+        for show in slow(trainer.snapshot(visuals=slow_visuals)):
             show()
 
     if waiting:
