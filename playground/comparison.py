@@ -19,7 +19,7 @@ import json
 import math
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,14 @@ import torch
 
 from playground import activations
 from playground.compare import Model, Stack
-from playground.config import SCHEMA_VERSION, SETTING, ConfigError, RunConfig, first_value
+from playground.config import (
+    SCHEMA_VERSION,
+    SETTING,
+    ConfigError,
+    RunConfig,
+    first_value,
+    plain_dict,
+)
 from playground.data import Dataset, make_dataset
 from playground.model import PAIRINGS
 from playground.probes import LayerSpec, probe_rows, unit_flags
@@ -201,7 +208,7 @@ class CompareConfig:
     def as_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
-            "base": asdict(self.base),
+            "base": plain_dict(self.base),
             **({"lab": self.lab} if self.lab else {"vary": self.vary}),
             "values": list(self.values),
             "seeds": self.seeds,

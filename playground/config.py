@@ -15,6 +15,7 @@ from typing import Any
 from playground import activations
 from playground.data import DATASETS, FEATURES, PLANE_KEYS, DataConfig, n_train_points
 from playground.model import INITS, PAIRINGS, default_pairing
+from playground.upload import Upload
 
 SCHEMA_VERSION = 1
 OPTIMIZERS = {
@@ -137,9 +138,21 @@ def _s(key: str, kind: type, group: str, label: str, help: str, default: Any, **
     return Setting(key, kind, group, label, help, default, **kw)
 
 
+def task_of(dataset: str, upload: Upload | None) -> str:
+    """A dataset's task; an upload's is the one its person chose."""
+    if dataset == "upload" and upload is not None:
+        return upload.task
+    return DATASETS[dataset].task
+
+
 def _pairing_fits(choice: str, values: Mapping[str, Any]) -> bool:
-    task = DATASETS[values.get("dataset", "circle")].task
+    task = task_of(values.get("dataset", "circle"), values.get("upload"))
     return choice == "auto" or PAIRINGS[choice].task == task
+
+
+def _dataset_fits(choice: str, values: Mapping[str, Any]) -> bool:
+    """ "Your CSV" is offered once a table has been uploaded in this session."""
+    return choice != "upload" or values.get("upload") is not None
 
 
 SEED_MAX = 2**31 - 1
@@ -147,8 +160,8 @@ SEED_MAX = 2**31 - 1
 SETTINGS: tuple[Setting, ...] = (
     # data
     _s("dataset", str, "Data", "Dataset", "Which points the network learns to separate or fit.",
-       "circle", choices=tuple(DATASETS),
-       labels={k: f"{d.label} ({d.task})" for k, d in DATASETS.items()}),
+       "circle", choices=tuple(DATASETS), fits=_dataset_fits,
+       labels={k: f"{d.label} ({d.task})" for k, d in DATASETS.items()} | {"upload": "Your CSV"}),
     _s("n_points", int, "Data", "Points", "How many points in total, before the train/test split.",
        500, low=10, high=5000),
     _s("noise", float, "Data", "Noise", "How much the classes overlap or the targets jitter.",
@@ -269,6 +282,8 @@ class RunConfig:
     dead_threshold: float = _default("dead_threshold")
     show_test: bool = _default("show_test")
     discrete: bool = _default("discrete")
+    # not a setting: the table behind dataset "upload", which no link or flag can carry
+    upload: Upload | None = None
 
     def data_config(self) -> DataConfig:
         return DataConfig(
@@ -279,6 +294,7 @@ class RunConfig:
             seed=self.data_seed,
             n_classes=self.n_classes,
             features=self.feature_keys(),
+            upload=self.upload if self.dataset == "upload" else None,
         )
 
     def feature_keys(self) -> tuple[str, ...]:
@@ -289,7 +305,15 @@ class RunConfig:
 
     @property
     def task(self) -> str:
-        return DATASETS[self.dataset].task
+        return task_of(self.dataset, self.upload)
+
+    def io_sizes(self) -> tuple[int, int]:
+        """The network's inputs and the data's classes (1 for regression), before loading it."""
+        if self.dataset == "upload" and self.upload is not None:
+            return self.upload.x.shape[1], self.upload.n_classes
+        spec = DATASETS[self.dataset]
+        n_in = len(self.feature_keys()) if self.dataset in PLANE_KEYS else spec.n_features
+        return n_in, self.n_classes if self.dataset == "blobs" else spec.n_classes
 
     def hidden_activations(self) -> list[str]:
         """The activation key of each hidden layer, in order."""
@@ -337,7 +361,7 @@ class RunConfig:
     def needs_rebuild(self, other: RunConfig) -> bool:
         """True when going from `other` to self changes what the run computes beyond live
         settings (the learning rate) and display settings."""
-        return any(
+        return self.upload != other.upload or any(
             getattr(self, s.key) != getattr(other, s.key) for s in SETTINGS if s.effect == "rebuild"
         )
 
@@ -382,8 +406,11 @@ def _combination_problems(cfg: RunConfig) -> list[tuple[str, str]]:
                 f"{param.high:g} (got {cfg.alpha:g})",
             )
         )
+    if cfg.dataset == "upload" and cfg.upload is None:
+        out.append(("dataset", UPLOAD_MISSING))
+        return out
     n_train = n_train_points(cfg.n_points, cfg.train_ratio)
-    n_classes = cfg.n_classes if cfg.dataset == "blobs" else DATASETS[cfg.dataset].n_classes
+    n_classes = cfg.io_sizes()[1]
     if cfg.task != "regression" and n_train < n_classes:
         out.append(
             (
@@ -413,6 +440,12 @@ def _combination_problems(cfg: RunConfig) -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+UPLOAD_MISSING = (
+    "dataset upload is a table uploaded on the page, and a link cannot carry a file: upload "
+    "it again"
+)
 
 
 def _feature_problems(text: str) -> list[tuple[str, str]]:
@@ -489,8 +522,16 @@ def first_value(value: Any) -> str:
 
 
 def config_dict(cfg: RunConfig) -> dict[str, Any]:
-    """Plain dict for JSON records, with the schema version."""
-    return {"schema_version": SCHEMA_VERSION, **asdict(cfg)}
+    """Plain dict for JSON records, with the schema version; an uploaded table is described
+    (file, digest, target), not copied."""
+    return {"schema_version": SCHEMA_VERSION, **plain_dict(cfg)}
+
+
+def plain_dict(cfg: RunConfig) -> dict[str, Any]:
+    """The settings as JSON-ready values."""
+    out = asdict(cfg)
+    out["upload"] = cfg.upload.summary() if cfg.upload is not None else None
+    return out
 
 
 def parse_hide(text: str) -> tuple[tuple[str, ...], list[str]]:

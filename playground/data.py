@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from playground.upload import Upload
+
 TASKS = ("binary", "multiclass", "regression")
 
 
@@ -30,6 +32,7 @@ class DataConfig:
     seed: int = 0
     n_classes: int = 3  # blobs only
     features: tuple[str, ...] = ("x1", "x2")  # the network's inputs, for the 2-D toys: FEATURES
+    upload: Upload | None = None  # the table of the "upload" dataset (playground.upload)
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,9 @@ _SPECS = (
                 help="10 standard-normal inputs and a standard-normal target that does not "
                 "depend on them: nothing to learn. With more points than a run's steps x "
                 "batch, every batch is fresh, as in the classic dying-ReLU script."),
+    DatasetSpec("upload", "Your CSV", "binary", 2, real=True, n_features=0,
+                help="A table you uploaded: its target column and task are yours to choose. "
+                "The file stays in this session; a link cannot carry it."),
 )
 # fmt: on
 DATASETS: dict[str, DatasetSpec] = {spec.key: spec for spec in _SPECS}
@@ -358,6 +364,13 @@ def _validate(cfg: DataConfig) -> DatasetSpec:
         raise ValueError(f"n_points must be an integer (got {cfg.n_points!r})")
     if cfg.name == "blobs":
         spec = dataclasses.replace(spec, n_classes=int(cfg.n_classes))
+    if cfg.name == "upload":
+        up = cfg.upload
+        if up is None:
+            raise ValueError("the upload dataset needs an uploaded table")
+        spec = dataclasses.replace(
+            spec, label=up.name, task=up.task, n_classes=up.n_classes, n_features=up.x.shape[1]
+        )
     return spec
 
 
@@ -447,7 +460,11 @@ def make_dataset(cfg: DataConfig) -> Dataset:
     """Build the split ``cfg`` describes; bad input raises ValueError naming the allowed range."""
     spec = _validate(cfg)
     points_rng, split_rng, jitter_rng = _rngs(cfg.seed)
-    if spec.real:
+    if cfg.upload is not None and cfg.name == "upload":
+        up = cfg.upload
+        x, y, feature_names, class_names = up.x, up.y, up.feature_names, up.class_names
+        n_points = min(cfg.n_points, len(y))
+    elif spec.real:
         x, y, feature_names, class_names = _load_real(cfg.name)
         n_points = min(cfg.n_points, len(y))
     else:

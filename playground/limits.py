@@ -17,7 +17,6 @@ from typing import Any
 
 from playground.comparison import CompareConfig
 from playground.config import RunConfig
-from playground.data import DATASETS
 
 MAP_CELLS = 40 * 40  # the decision map's forward pass per redraw (runner's default resolution)
 BACKWARD = 3  # a training step costs about 3 forward passes: forward, and twice that back
@@ -65,8 +64,8 @@ class HostLimits:
 
 def network_madds(cfg: RunConfig) -> int:
     """Multiply-adds to take one input point through the network (its dense layers)."""
-    spec = DATASETS[cfg.dataset]
-    n_in, n_out = spec.n_features, spec.n_classes if spec.n_classes > 2 else 1
+    n_in, n_classes = cfg.io_sizes()
+    n_out = n_classes if n_classes > 2 else 1
     return n_in * cfg.width + (cfg.depth - 1) * cfg.width**2 + cfg.width * n_out
 
 

@@ -26,7 +26,8 @@ from playground.model import INITS, PAIRINGS
 from playground.presets import PRESETS
 
 DEFAULTS = RunConfig()
-FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+# every field is a setting, but for the uploaded table, which no link or flag can carry
+FIELDS = {f.name: f for f in dataclasses.fields(RunConfig) if f.name != "upload"}
 
 # A config that differs from the defaults in every field: these values are chosen by hand;
 # any setting added to the table later gets a valid non-default value from `_other_value`.

@@ -33,7 +33,7 @@ from playground.config import (
 from playground.data import DATASETS, FEATURES, PLAIN
 from playground.presets import PRESETS
 from playground.train import available_devices
-from ui import present
+from ui import present, upload
 
 VALUES, HIDDEN, NOTICES, NOTE = "settings", "hidden", "notices", "preset_note"
 ALPHAS, WRITTEN = "alphas", "written_link"
@@ -69,6 +69,7 @@ def apply_link(params: Mapping[str, Any], extra: Collection[str] = ()) -> None:
         cfg = cfg.replace(alpha=None)
     hidden, hide_notices = parse_hide(link_param(params, "hide"))
     values = asdict(cfg)
+    values["upload"] = st.session_state.get(VALUES, {}).get("upload")  # a link carries none
     st.session_state[VALUES] = values
     st.session_state[HIDDEN] = hidden
     st.session_state[NOTICES] = (cfg, notices + hide_notices)
@@ -235,6 +236,7 @@ def _draw(where: Any, setting: Setting, values: dict[str, Any]) -> None:
     values[setting.key] = widget(where, setting, values, key)
     if setting.key == "dataset":
         where.caption(DATASETS[values["dataset"]].help)
+        upload.uploader(where, values, widget_key)
     elif setting.key == "data_seed":
         where.button(
             "Regenerate",

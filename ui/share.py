@@ -15,6 +15,7 @@ import segno
 import streamlit as st
 
 from playground.config import RunConfig, to_query
+from ui import upload
 from ui.settings import WRITTEN
 
 
@@ -41,5 +42,10 @@ def share(where: Any) -> None:
     url = link()
     with where.popover("Share", icon=":material/share:", help="This run's link and QR code."):
         st.caption("Anyone opening this link gets these settings (copy it with the icon).")
+        if (st.session_state.get(WRITTEN) or {}).get("dataset") == "upload":
+            st.warning(
+                upload.NO_LINK + " Whoever opens this link is asked to upload it.",
+                icon=":material/link_off:",
+            )
         st.code(url, language=None, wrap_lines=True)
         st.image(qr_png(url), width=240, caption="Scan to open the same settings.")
