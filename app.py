@@ -1,8 +1,10 @@
-"""Activation Playground: the entry point. Page config and navigation, nothing else."""
+"""Activation Playground: the entry point. Page config, navigation and a presenter link's
+notice, nothing else."""
 
 import streamlit as st
 
 from ui import present
+from ui.settings import literal
 
 present.from_link(st.query_params.to_dict())
 st.set_page_config(
@@ -12,6 +14,8 @@ st.set_page_config(
     initial_sidebar_state="collapsed" if present.chart() else "auto",
 )
 present.style()
+if present.notice():
+    st.warning(f"Link: {literal(present.notice())}", icon=":material/link:")
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 playground = st.Page(
     "pages/1_playground.py",

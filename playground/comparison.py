@@ -234,7 +234,7 @@ def compare_from_query(params: Mapping[str, Any], base: RunConfig) -> tuple[Comp
     text = _text(params, "values")
     if text:
         try:
-            cfg = cfg.replace(values=parse_values(vary, text))
+            cfg = cfg.replace(values=_fitting_values(vary, parse_values(vary, text), base, notices))
         except ConfigError as e:
             notices.append(f"values: {e}; using the default values.")
     for key, kind in (("seeds", int), ("target", float)):
@@ -244,13 +244,33 @@ def compare_from_query(params: Mapping[str, Any], base: RunConfig) -> tuple[Comp
                 cfg = cfg.replace(**{key: kind(raw)})
             except ValueError:
                 notices.append(f"{key} must be a number (got {raw!r}); using the default.")
-    for key, message in cfg.problems():
-        if key in ("values", "seeds", "target") or key == vary:
-            default = CompareConfig(base=base, vary=vary, values=default_values(vary, base.task))
+    default = CompareConfig(base=base, vary=vary, values=default_values(vary, base.task))
+    for _ in range(3):  # a fix can uncover the next check's problem (they stop at the first kind)
+        fixable = [(k, m) for k, m in cfg.problems() if k in (*COMPARE_KEYS, vary)]
+        for key, message in fixable:
             notices.append(f"{message}; using the default {key}.")
             field_name = "values" if key == vary else key
             cfg = cfg.replace(**{field_name: getattr(default, field_name)})
+        if not fixable:
+            break
     return cfg, notices
+
+
+def _fitting_values(
+    vary: str, values: tuple[Any, ...], base: RunConfig, notices: list[str]
+) -> tuple[Any, ...]:
+    """A pairing comparison races the output/loss pairings of the data's task: 'auto' (the
+    recommended one, already among them) and another task's are left out with a notice."""
+    if vary != "pairing":
+        return values
+    fits = pairing_values(base.task)
+    left_out = [v for v in values if v not in fits]
+    if left_out:
+        notices.append(
+            f"values: {', '.join(map(str, left_out))} left out: a {base.task} comparison "
+            f"races {', '.join(fits)}."
+        )
+    return tuple(v for v in values if v in fits)
 
 
 def default_values(vary: str, task: str) -> tuple[Any, ...]:

@@ -511,7 +511,8 @@ def from_query(
     if leftover:  # defaults of the offending fields still clash: start clean
         notices.append("The link's settings do not fit together; using all defaults.")
         cfg = RunConfig()
-    return cfg, notices
+    # as the sidebar's toggles write it back: the same features, in the table's order
+    return replace(cfg, features=",".join(cfg.feature_keys())), notices
 
 
 def first_value(value: Any) -> str:

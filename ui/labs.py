@@ -8,6 +8,7 @@ setting and see the lab answer differently. Its variants then race as a comparis
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from playground import activations, charts, labs
-from playground.comparison import CompareConfig
+from playground.comparison import MAX_SEEDS, CompareConfig
 from playground.config import SETTING, RunConfig, to_query
 from playground.model import INITS
 from ui import settings
@@ -24,7 +25,7 @@ from ui.session import host_limits
 from ui.settings import literal
 
 LAB_KEYS = ("lab", "seeds", "target")  # the Labs page's own link parameters
-KEY, SEEDS, NOTICE = "lab_key", "lab_seeds", "lab_notice"
+KEY, SEEDS, NOTICE, TARGET = "lab_key", "lab_seeds", "lab_notice", "lab_target"
 
 
 @st.cache_resource(show_spinner=False)
@@ -38,18 +39,49 @@ def current(params: Mapping[str, Any], new_link: bool) -> labs.Lab:
     every = found()
     if new_link or KEY not in st.session_state:
         key = settings.link_param(params, "lab") or next(iter(every))
-        st.session_state[NOTICE] = None
+        notices: list[str] = []
         if key not in every:
-            st.session_state[NOTICE] = f"no lab {key!r}; opened {next(iter(every))} instead."
+            notices.append(f"no lab {key!r}; opened {next(iter(every))} instead.")
             key = next(iter(every))
         st.session_state[KEY] = key
-        st.session_state[SEEDS] = _seeds_of(params, every[key])
+        st.session_state[SEEDS] = _seeds_of(params, every[key], notices)
+        st.session_state[TARGET] = _target_of(params, notices)
+        st.session_state[NOTICE] = notices
     return every[st.session_state[KEY]]
 
 
-def _seeds_of(params: Mapping[str, Any], lab: labs.Lab) -> int:
-    text = settings.link_param(params, "seeds")
-    return int(text) if text.isdigit() and 1 <= int(text) <= 16 else fitting_seeds(lab)
+def _seeds_of(params: Mapping[str, Any], lab: labs.Lab, notices: list[str]) -> int:
+    """The link's seeds a variant (1 to MAX_SEEDS), else the lab's own, with a notice."""
+    text = settings.link_param(params, "seeds").strip()
+    if not text:
+        return fitting_seeds(lab)
+    try:
+        seeds = int(text)
+    except ValueError:
+        seeds = 0
+    if 1 <= seeds <= MAX_SEEDS and text.isascii():
+        return seeds
+    notices.append(
+        f"seeds must be a whole number between 1 and {MAX_SEEDS} (got {text!r}); using "
+        f"{fitting_seeds(lab)}."
+    )
+    return fitting_seeds(lab)
+
+
+def _target_of(params: Mapping[str, Any], notices: list[str]) -> float:
+    """The link's target loss (a number above 0), else the default, with a notice."""
+    default = CompareConfig.target
+    text = settings.link_param(params, "target").strip()
+    if not text:
+        return default
+    try:
+        target = float(text)
+    except ValueError:
+        target = math.nan
+    if math.isfinite(target) and target > 0:
+        return target
+    notices.append(f"target loss must be a number above 0 (got {text!r}); using {default:g}.")
+    return default
 
 
 def fitting_seeds(lab: labs.Lab) -> int:
@@ -75,7 +107,7 @@ def picker(lab: labs.Lab) -> int:
     seeds = c2.number_input(
         "Seeds",
         1,
-        16,
+        MAX_SEEDS,
         key=SEEDS,
         help=f"Networks per variant, each from its own starting weights (the lab asks for "
         f"{lab.seeds}; the command line runs them all).",
@@ -88,23 +120,24 @@ def _picked() -> None:
     settings.apply_link(lab.query(), LAB_KEYS)
     st.session_state[KEY] = lab.key
     st.session_state[SEEDS] = fitting_seeds(lab)
-    st.session_state[NOTICE] = None
+    st.session_state[NOTICE] = []
 
 
 def config(lab: labs.Lab, base: RunConfig, seeds: int) -> CompareConfig:
+    """The lab's comparison: its variants over the sidebar's settings, the link's target."""
     return CompareConfig(
         base=base,
         values=tuple(v.key for v in lab.variants),
         seeds=seeds,
         custom=lab.variants,
         lab=lab.key,
+        target=st.session_state.get(TARGET, CompareConfig.target),
     )
 
 
 def words(lab: labs.Lab) -> None:
     """The question, what the experiment shows, and what to look at while it runs."""
-    notice = st.session_state.get(NOTICE)
-    if notice:
+    for notice in st.session_state.get(NOTICE) or ():
         st.warning(f"Link: {literal(notice)}", icon=":material/link:")
     st.subheader(lab.question)
     st.markdown(lab.explanation)

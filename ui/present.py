@@ -37,13 +37,30 @@ VEGA = {
 }
 
 
+NOTICE = "present_notice"
+ON = ("1", "true", "on", "yes")
+
+
 def from_link(params: dict[str, Any]) -> None:
-    """Remember a link's presenter choice for the session (before the page draws)."""
-    text = str(params.get(KEY, "") or "").strip().lower()
-    if not text or text in ("0", "false", "off"):
-        st.session_state[KEY] = None
-    else:
+    """Remember a link's presenter choice for the session (before the page draws); a value it
+    does not know still presents (the link asked for a projector), with a notice."""
+    raw = params.get(KEY, "") or ""
+    text = str(raw[-1] if isinstance(raw, list) and raw else raw).strip().lower()
+    if not text or text in ("0", "false", "off", "no"):
+        st.session_state[KEY] = st.session_state[NOTICE] = None
+    elif text in CHARTS or text in ON:
         st.session_state[KEY] = text if text in CHARTS else CHARTS[0]
+    else:
+        st.session_state[KEY] = CHARTS[0]
+        st.session_state[NOTICE] = (
+            f"present={text[:40]!r} names no presenter view; showing {CHARTS[0]} (choose "
+            f"1, {', '.join(CHARTS)}, or 0 to stop presenting)."
+        )
+
+
+def notice() -> str | None:
+    """What a link's unknown `present` value was turned into, while presenting."""
+    return st.session_state.get(NOTICE) if chart() is not None else None
 
 
 def chart() -> str | None:
