@@ -202,6 +202,44 @@ class Run:
         self.latest: Probe = self._probe(with_test=True)[0]
         self._checkpoint = self._save_checkpoint()
 
+    def resume(self, weights: dict[str, torch.Tensor], step: int = 0) -> None:
+        """Go on from weights saved at `step` of a run of this config: the same weights, and
+        the batches that run would take next (the shuffle replayed to `step`), so plain SGD
+        takes exactly the step it would have. The optimiser's own state (momentum, Adam's
+        averages) is not in a weights file and starts afresh; the history starts at `step`.
+        Weights of another network raise ValueError saying which tensor does not fit."""
+        mine = self.model.state_dict()
+        for name, tensor in mine.items():
+            theirs = weights.get(name)
+            if theirs is None or tuple(theirs.shape) != tuple(tensor.shape):
+                got = "missing" if theirs is None else f"shaped {tuple(theirs.shape)}"
+                raise ValueError(
+                    f"these weights are for another network: {name} is {got}, this run's is "
+                    f"{tuple(tensor.shape)}"
+                )
+        extra = sorted(set(weights) - set(mine))
+        if extra:
+            raise ValueError(
+                f"these weights are for another network: {extra[0]} is not in this one"
+            )
+        self.reset()
+        self.model.load_state_dict({k: weights[k].to(mine[k].dtype) for k in mine})
+        self._replay_shuffle(max(0, int(step)))
+        self.step_count = max(0, int(step))
+        self.latest = self._probe(with_test=True)[0]
+        self._checkpoint = self._save_checkpoint()
+
+    def _replay_shuffle(self, steps: int) -> None:
+        """Draw the batch orders `steps` steps would have drawn, and stand where they stood."""
+        if steps == 0 or self.batch_size == self._n_train:
+            return
+        epochs = -(-steps // self.steps_per_epoch)  # a fresh order opens each epoch
+        for _ in range(epochs):
+            order = torch.randperm(self._n_train, generator=self._shuffle)
+        self._order = order.to(self.device)
+        self._xs, self._ys = self.x_train[self._order], self.y_train[self._order]
+        self._pos = steps - (epochs - 1) * self.steps_per_epoch
+
     def set_lr(self, lr: float) -> None:
         """Change the learning rate mid-run; also clears a divergence stop so training can go on."""
         self.cfg = self.cfg.replace(lr=lr).validate()
@@ -439,7 +477,10 @@ class Run:
         self._probe_cost_ms += (0.2 if self._probe_cost_ms else 1.0) * (cost - self._probe_cost_ms)
         self._next_probe_t = self._last_probe_t + self.probe_interval_ms() / 1000  # re-planned
         if not weights_finite:  # measured anyway: the rollback drops the row and restores latest
-            self._diverge(self.step_count, "the weights overflowed to infinity or NaN.")
+            self._diverge(
+                self.step_count,
+                "the weights (or batch norm's running statistics) overflowed to infinity or NaN.",
+            )
             return
         p = self.latest
         for split, loss in (("training", p.train_loss), ("test", p.test_loss)):
@@ -450,7 +491,8 @@ class Run:
             self._checkpoint = self._save_checkpoint()
 
     def _probe(self, with_test: bool) -> tuple[Probe, bool]:
-        """Measure at the current weights, in one host sync; and are the weights finite?
+        """Measure at the current weights, in one host sync; and are the weights (and the
+        running statistics) finite?
 
         One forward pass over the probe rows with autograd gives the training loss and accuracy,
         every layer statistic and the gradients (of the data loss on the probe rows, see
@@ -465,7 +507,10 @@ class Run:
         batch_stats = self.model.norms is not None
         measured = probe_pass(self.model, self.x_probe, self.y_probe, self.loss_fn, batch_stats)
         flat = stats_tensor(measured.capture, self.specs, histograms=False)
+        # batch norm's running statistics too: a variance that overflows leaves every output
+        # finite (x / sqrt(inf) is 0) while inference is broken, and a checkpoint would keep it
         params = [p.detach() for p in self.model.parameters()]
+        params += [b for b in self.model.buffers() if b.is_floating_point()]
         host, norms, evals, param_norms = read_back(
             flat,
             measured.norms,
