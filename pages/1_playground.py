@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from playground.runner import RunInfo, Snapshot
-from ui import panels, present, session, settings
+from ui import panels, present, restore, session, settings
 from ui.entry import enter_through_app
 
 enter_through_app()
@@ -54,6 +54,7 @@ def main() -> None:
     st.title("Playground")
     cfg = settings.sidebar()
     trainer = session.sync(cfg)
+    restore.apply_pending(trainer)  # a weights file loaded back: its settings now run
     settings.show_notices(cfg)
     if trainer is None:
         st.stop()

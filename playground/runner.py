@@ -319,6 +319,14 @@ class Worker:
             self.run.reset()
             self._message = None
 
+    def resume(self, weights: dict[str, torch.Tensor], step: int = 0) -> None:
+        """Go on from saved weights (see `Run.resume`), paused; the run is kept if they do not
+        fit (ValueError)."""
+        with self._lock:
+            self._stop_playing()
+            self.run.resume(weights, step)
+            self._message = None
+
     def _rebuild(self, cfg: RunConfig) -> None:
         run = self._build(cfg)  # built outside the lock: the old run keeps answering meanwhile
         with self._lock:
@@ -463,10 +471,12 @@ class Trainer(Worker):
         return None
 
     def export(self) -> tuple[str, dict[str, torch.Tensor], dict]:
-        """History CSV, weights and config, copied under the lock: downloads run on a thread."""
+        """History CSV, weights and config (with the step they were taken at), copied under
+        the lock: downloads run on a thread."""
         with self._lock:
             self.run.flush()
-            return self.run.history.to_csv(), self.run.state_dict(), config_dict(self.run.cfg)
+            record = {**config_dict(self.run.cfg), "step": self.run.step_count}
+            return self.run.history.to_csv(), self.run.state_dict(), record
 
     def changes(
         self, visuals: bool | Collection[str] = True, since: Cursor | None = None

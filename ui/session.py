@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
-from safetensors.torch import save as safetensors_bytes
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from playground import backends, configure_torch, limits
@@ -25,7 +24,7 @@ from playground.backends import TrainerHandle
 from playground.comparison import CompareConfig
 from playground.config import RunConfig
 from playground.runner import Snapshot
-from ui import share
+from ui import restore, share
 from ui.panels import Show
 from ui.settings import hidden, literal, write_link
 
@@ -361,16 +360,20 @@ class Download:
     help: str
 
 
-def download_row(files: list[Download]) -> None:
-    """The Downloads expander: one button a file, side by side."""
+def download_row(
+    files: list[Download], title: str = "Downloads", then: Callable[[], None] | None = None
+) -> None:
+    """The Downloads expander: one button a file, side by side, and `then` below them."""
     if "downloads" in hidden():
         return
-    with st.expander("Downloads"):
+    with st.expander(title):
         for col, f in zip(st.columns(len(files)), files, strict=True):
             col.download_button(
                 f.label, data=f.data, file_name=f.file_name, mime=f.mime,
                 on_click="ignore", key=f.key, help=f.help,
             )  # fmt: skip
+        if then is not None:
+            then()
 
 
 def downloads(trainer: TrainerHandle) -> None:
@@ -379,11 +382,14 @@ def downloads(trainer: TrainerHandle) -> None:
         [
             Download("History (CSV)", lambda: trainer.export()[0], "history.csv", "text/csv",
                      "dl_csv", "Every probe: losses, accuracy, per-layer statistics."),
-            Download("Weights (safetensors)", lambda: safetensors_bytes(trainer.export()[1]),
+            Download("Weights (safetensors)", lambda: restore.weights_file(trainer),
                      "weights.safetensors", "application/octet-stream", "dl_weights",
-                     "The trained weights, loadable with safetensors.torch.load."),
+                     "The trained weights, loadable with safetensors.torch.load; the config "
+                     "and step ride in its header, so loading it here goes on from them."),
             Download("Config (JSON)", lambda: json.dumps(trainer.export()[2], indent=2),
                      "config.json", "application/json", "dl_cfg",
                      "The exact settings, seeds included."),
-        ]
+        ],
+        title="Download, or load back",
+        then=restore.loader,
     )  # fmt: skip
