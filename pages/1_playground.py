@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from playground.runner import RunInfo, Snapshot
-from ui import panels, present, restore, session, settings
+from ui import draw, panels, present, restore, session, settings
 from ui.entry import enter_through_app
 
 enter_through_app()
@@ -53,6 +53,8 @@ def inside(snap: Snapshot) -> list[panels.Show]:
 def main() -> None:
     st.title("Playground")
     cfg = settings.sidebar()
+    if cfg.dataset == "drawn" and present.chart() is None:
+        draw.panel(st.session_state[settings.VALUES])
     trainer = session.sync(cfg)
     restore.apply_pending(trainer)  # a weights file loaded back: its settings now run
     settings.show_notices(cfg)

@@ -12,8 +12,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from playground import activations
-from playground.data import DATASETS, FEATURES, PLANE_KEYS, DataConfig, n_train_points
+from playground import activations, drawing
+from playground.data import DATASETS, FEATURES, PLANE_KEYS, TABLES, DataConfig, n_train_points
 from playground.model import INITS, PAIRINGS, default_pairing
 from playground.upload import Upload
 
@@ -27,7 +27,7 @@ OPTIMIZERS = {
 DEVICES = ("cpu", "cuda", "mps")
 GROUPS = ("Data", "Network", "Training", "Display")  # sidebar order, and names a link may hide
 CONTROLS = ("play", "step", "reset", "downloads")  # buttons a link may hide, beside settings
-LINK_KEYS = ("v", "hide", "preset", "present")  # link parameters that are not settings
+LINK_KEYS = ("v", "hide", "preset", "present", "points")  # link parameters, not settings
 
 # Value grids for the sliders that jump in sensible steps rather than a linear range.
 LR_GRID = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -140,7 +140,7 @@ def _s(key: str, kind: type, group: str, label: str, help: str, default: Any, **
 
 def task_of(dataset: str, upload: Upload | None) -> str:
     """A dataset's task; an upload's is the one its person chose."""
-    if dataset == "upload" and upload is not None:
+    if dataset in TABLES and upload is not None:
         return upload.task
     return DATASETS[dataset].task
 
@@ -151,11 +151,14 @@ def _pairing_fits(choice: str, values: Mapping[str, Any]) -> bool:
 
 
 def _dataset_fits(choice: str, values: Mapping[str, Any]) -> bool:
-    """ "Your CSV" is offered once a table has been uploaded in this session."""
-    return choice != "upload" or values.get("upload") is not None
+    """Your CSV is offered once a table has been uploaded in this session (a drawing is not
+    one: it is offered as Your drawing, always, to start one)."""
+    upload = values.get("upload")
+    return choice != "upload" or (upload is not None and upload.name != drawing.NAME)
 
 
 SEED_MAX = 2**31 - 1
+GENERATED = tuple(k for k in DATASETS if k != "drawn")  # a drawing's points are as drawn
 # fmt: off
 SETTINGS: tuple[Setting, ...] = (
     # data
@@ -163,9 +166,9 @@ SETTINGS: tuple[Setting, ...] = (
        "circle", choices=tuple(DATASETS), fits=_dataset_fits,
        labels={k: f"{d.label} ({d.task})" for k, d in DATASETS.items()} | {"upload": "Your CSV"}),
     _s("n_points", int, "Data", "Points", "How many points in total, before the train/test split.",
-       500, low=10, high=5000),
+       500, low=10, high=5000, shown_when=("dataset", GENERATED)),
     _s("noise", float, "Data", "Noise", "How much the classes overlap or the targets jitter.",
-       0.0, low=0.0, high=0.5, step=0.01),
+       0.0, low=0.0, high=0.5, step=0.01, shown_when=("dataset", GENERATED)),
     _s("train_ratio", float, "Data", "Train share",
        "Share of the points used for training; the rest measure how well the network generalises.",
        0.5, low=0.1, high=0.9, step=0.05),
@@ -294,7 +297,7 @@ class RunConfig:
             seed=self.data_seed,
             n_classes=self.n_classes,
             features=self.feature_keys(),
-            upload=self.upload if self.dataset == "upload" else None,
+            upload=self.upload if self.dataset in TABLES else None,
         )
 
     def feature_keys(self) -> tuple[str, ...]:
@@ -311,6 +314,8 @@ class RunConfig:
         """The network's inputs and the data's classes (1 for regression), before loading it."""
         if self.dataset == "upload" and self.upload is not None:
             return self.upload.x.shape[1], self.upload.n_classes
+        if self.dataset == "drawn" and self.upload is not None:
+            return len(self.feature_keys()), self.upload.n_classes
         spec = DATASETS[self.dataset]
         n_in = len(self.feature_keys()) if self.dataset in PLANE_KEYS else spec.n_features
         return n_in, self.n_classes if self.dataset == "blobs" else spec.n_classes
@@ -409,6 +414,12 @@ def _combination_problems(cfg: RunConfig) -> list[tuple[str, str]]:
     if cfg.dataset == "upload" and cfg.upload is None:
         out.append(("dataset", UPLOAD_MISSING))
         return out
+    if cfg.dataset == "drawn":
+        drawn = drawing.from_upload(cfg.upload)
+        said = drawing.problems(*drawn) if drawn else [drawing.problems((), "binary")[0]]
+        out += [("dataset", f"{DRAWING_PENDING}{message}") for message in said]
+        if said:
+            return out
     n_train = n_train_points(cfg.n_points, cfg.train_ratio)
     n_classes = cfg.io_sizes()[1]
     if cfg.task != "regression" and n_train < n_classes:
@@ -442,6 +453,7 @@ def _combination_problems(cfg: RunConfig) -> list[tuple[str, str]]:
     return out
 
 
+DRAWING_PENDING = "your drawing: "  # what a drawing still needs: a page says it, a link opens
 UPLOAD_MISSING = (
     "dataset upload is a table uploaded on the page, and a link cannot carry a file: upload "
     "it again"
@@ -474,13 +486,14 @@ def to_query(cfg: RunConfig) -> dict[str, str]:
 
 
 def from_query(
-    params: Mapping[str, Any], extra: Collection[str] = ()
+    params: Mapping[str, Any], extra: Collection[str] = (), upload: Upload | None = None
 ) -> tuple[RunConfig, list[str]]:
     """Read a config from URL parameters; anything unusable falls back to its default.
 
     Returns the config and the notices to show: a link must never fail to open, but the person
     must be told what was not applied. `extra` names a page's own parameters (a comparison's),
-    which it reads itself.
+    which it reads itself; `upload`, the table behind an upload or a drawing (a link's
+    `points`, read by `playground.drawing`), which no setting holds.
     """
     notices: list[str] = []
     version = first_value(params.get("v", str(SCHEMA_VERSION)))
@@ -503,16 +516,22 @@ def from_query(
             values[key] = SETTING[key].parse(text)
         except ConfigError as e:
             notices.append(f"{e}; using the default.")
-    cfg = RunConfig(**values)
-    for key, message in cfg.problems():
+    cfg = RunConfig(**values, upload=upload)
+    for key, message in _link_problems(cfg):
         notices.append(f"{message}; using the default for {key}.")
         cfg = replace(cfg, **{key: getattr(RunConfig(), key)})
-    leftover = cfg.problems()
+    leftover = _link_problems(cfg)
     if leftover:  # defaults of the offending fields still clash: start clean
         notices.append("The link's settings do not fit together; using all defaults.")
         cfg = RunConfig()
     # as the sidebar's toggles write it back: the same features, in the table's order
     return replace(cfg, features=",".join(cfg.feature_keys())), notices
+
+
+def _link_problems(cfg: RunConfig) -> list[tuple[str, str]]:
+    """A config's problems but an unfinished drawing's: a link to the drawing plane opens it
+    (with few points or none), and the page says what the drawing still needs."""
+    return [(k, m) for k, m in cfg.problems() if not m.startswith(DRAWING_PENDING)]
 
 
 def first_value(value: Any) -> str:

@@ -176,6 +176,9 @@ _SPECS = (
                 help="10 standard-normal inputs and a standard-normal target that does not "
                 "depend on them: nothing to learn. With more points than a run's steps x "
                 "batch, every batch is fresh, as in the classic dying-ReLU script."),
+    DatasetSpec("drawn", "Your drawing", "binary", 2, real=False, n_features=2,
+                help="Points you place on the plane with clicks, in two colours or as values; "
+                "a link carries up to 300 of them."),
     DatasetSpec("upload", "Your CSV", "binary", 2, real=True, n_features=0,
                 help="A table you uploaded: its target column and task are yours to choose. "
                 "The file stays in this session; a link cannot carry it."),
@@ -183,6 +186,7 @@ _SPECS = (
 # fmt: on
 DATASETS: dict[str, DatasetSpec] = {spec.key: spec for spec in _SPECS}
 PLANE_KEYS = tuple(k for k, d in DATASETS.items() if not d.real and d.n_features == 2)
+TABLES = ("drawn", "upload")  # datasets whose rows come with the config (`DataConfig.upload`)
 
 # ---------------------------------------------------------------------------------------------
 # 2-D generators: (n, noise, rng, n_classes) -> raw points x float64 [n, 2], labels y [n]
@@ -364,10 +368,10 @@ def _validate(cfg: DataConfig) -> DatasetSpec:
         raise ValueError(f"n_points must be an integer (got {cfg.n_points!r})")
     if cfg.name == "blobs":
         spec = dataclasses.replace(spec, n_classes=int(cfg.n_classes))
-    if cfg.name == "upload":
+    if cfg.name in TABLES:
         up = cfg.upload
         if up is None:
-            raise ValueError("the upload dataset needs an uploaded table")
+            raise ValueError(f"the {cfg.name} dataset needs its table (uploaded or drawn)")
         spec = dataclasses.replace(
             spec, label=up.name, task=up.task, n_classes=up.n_classes, n_features=up.x.shape[1]
         )
@@ -385,6 +389,8 @@ def raw_points(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     spec = _validate(cfg)
     if spec.real:
         raise ValueError(f"raw_points is for the 2-D toys; {cfg.name!r} is a real dataset")
+    if cfg.name == "drawn":
+        return np.asarray(cfg.upload.x), np.asarray(cfg.upload.y)
     return _TOYS[cfg.name](cfg.n_points, cfg.noise, _rngs(cfg.seed)[0], spec.n_classes)
 
 
@@ -460,10 +466,10 @@ def make_dataset(cfg: DataConfig) -> Dataset:
     """Build the split ``cfg`` describes; bad input raises ValueError naming the allowed range."""
     spec = _validate(cfg)
     points_rng, split_rng, jitter_rng = _rngs(cfg.seed)
-    if cfg.upload is not None and cfg.name == "upload":
+    if cfg.upload is not None and cfg.name in TABLES:
         up = cfg.upload
         x, y, feature_names, class_names = up.x, up.y, up.feature_names, up.class_names
-        n_points = min(cfg.n_points, len(y))
+        n_points = len(y) if cfg.name == "drawn" else min(cfg.n_points, len(y))
     elif spec.real:
         x, y, feature_names, class_names = _load_real(cfg.name)
         n_points = min(cfg.n_points, len(y))

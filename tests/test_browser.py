@@ -317,3 +317,64 @@ def test_each_lab_opens_from_its_link_and_trains(browser, server, lab):
     assert page.get_by_text("By layer, now").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
+
+
+def test_clicks_draw_points_that_train_and_travel_in_the_link(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/playground?dataset=drawn")  # nothing to train yet: the plane alone
+    plane = page.get_by_label("Drawing plane: click to add a point")
+    plane.wait_for(timeout=60_000)
+    assert (
+        "draw at least 10 points (there are 0)"
+        in page.locator('[data-testid="stMain"]').inner_text()
+    )
+    box = plane.bounding_box()
+    main = page.locator('[data-testid="stMain"]')
+    spots = [(0.2, 0.2), (0.3, 0.25), (0.25, 0.35), (0.15, 0.3), (0.35, 0.15)]
+    for colour, flip in (("orange", False), ("blue", True)):
+        main.get_by_text(colour, exact=True).click()
+        for fx, fy in spots:
+            fx, fy = (1 - fx, 1 - fy) if flip else (fx, fy)
+            plane.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+            page.wait_for_timeout(700)
+    main.get_by_text("10 points: 5 orange, 5 blue. Ready to train.").wait_for(timeout=20_000)
+    page.wait_for_url(re.compile("points="), timeout=20_000)
+    link = urllib.parse.unquote(page.url)
+    assert "dataset=drawn" in link and link.count(",1;") + link.count(",0;") >= 9
+    main.get_by_text("erase", exact=True).click()
+    plane.click(position={"x": box["width"] * 0.2, "y": box["height"] * 0.2})
+    main.get_by_text("9 points: 4 orange, 5 blue.").wait_for(timeout=20_000)
+    assert "Not applied: your drawing: draw at least 10 points" in main.inner_text()
+    main.get_by_text("orange", exact=True).click()
+    plane.click(position={"x": box["width"] * 0.22, "y": box["height"] * 0.22})
+    main.get_by_text("Ready to train.").wait_for(timeout=20_000)
+    page.get_by_role("button", name=re.compile("Play")).click()
+    page.get_by_role("button", name=re.compile("Pause")).wait_for()
+    page.wait_for_timeout(3000)
+    assert _step(page) > 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "playground-drawn.png"), full_page=True)
+    reopened = _open(browser, page.url)  # the link brings the same drawing back
+    reopened.get_by_text("10 points: 5 orange, 5 blue. Ready to train.").wait_for(timeout=20_000)
+    assert reopened.locator('[data-testid="stException"]').count() == 0
+    page.close()
+    reopened.close()
+
+
+def test_an_uploaded_csv_trains_and_a_bad_one_is_named(browser, server, tmp_path):
+    good, bad = tmp_path / "mine.csv", tmp_path / "broken.csv"
+    rows = [f"{a},{b},{'yes' if a + b > 0 else 'no'}" for a in range(-5, 6) for b in range(-3, 4)]
+    good.write_text("a,b,answer\n" + "\n".join(rows) + "\n")
+    bad.write_bytes(b"\x00\x01\x02 not a table")
+    page = _open(browser, f"{server}/playground")
+    page.get_by_text("Your own data (CSV)").click()
+    uploader = page.locator('[data-testid="stSidebar"] input[type=file]')
+    uploader.set_input_files(str(good))
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("mine.csv (77 rows, 2 features, binary).").wait_for(timeout=30_000)
+    page.get_by_text("Results on the test set").wait_for(timeout=30_000)
+    uploader.set_input_files(str(bad))
+    sidebar.get_by_text("broken.csv: this is a binary file").wait_for(timeout=30_000)
+    assert "Your CSV" in sidebar.get_by_role("combobox", name="Dataset").input_value()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()

@@ -7,6 +7,7 @@ import pytest
 
 from playground.data import (
     DATASETS,
+    TABLES,
     TASKS,
     DataConfig,
     Dataset,
@@ -15,9 +16,10 @@ from playground.data import (
     raw_points,
 )
 
-BUILT_IN = [k for k in DATASETS if k != "upload"]  # an upload is built from a table: tests below
-TOYS = [k for k, s in DATASETS.items() if not s.real]
-REAL = [k for k, s in DATASETS.items() if s.real and k != "upload"]
+# uploads and drawings are built from a table: tests/test_upload.py and tests/test_drawing.py
+BUILT_IN = [k for k in DATASETS if k not in TABLES]
+TOYS = [k for k in BUILT_IN if not DATASETS[k].real]
+REAL = [k for k in BUILT_IN if DATASETS[k].real]
 CLASSIFICATION = [k for k in BUILT_IN if DATASETS[k].task != "regression"]
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -34,7 +36,7 @@ def _same(a: Dataset, b: Dataset) -> bool:
 def test_registry_lists_every_dataset_in_display_order():
     assert list(DATASETS) == [
         "circle", "xor", "gauss", "spiral", "moons", "blobs", "spiral3", "plane", "multigauss",
-        "digits", "iris", "wine", "breast_cancer", "diabetes", "noise", "upload",
+        "digits", "iris", "wine", "breast_cancer", "diabetes", "noise", "drawn", "upload",
     ]  # fmt: skip
     for key, spec in DATASETS.items():
         assert spec.key == key and spec.task in TASKS and spec.help

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from playground import activations
+from playground import activations, drawing
 from playground.config import (
     GROUPS,
     SETTING,
@@ -33,6 +33,7 @@ from playground.config import (
 from playground.data import DATASETS, FEATURES, PLAIN
 from playground.presets import PRESETS
 from playground.train import available_devices
+from playground.upload import Upload
 from ui import present, upload
 
 VALUES, HIDDEN, NOTICES, NOTE = "settings", "hidden", "notices", "preset_note"
@@ -55,7 +56,9 @@ def apply_link(params: Mapping[str, Any], extra: Collection[str] = ()) -> None:
     preset = link_param(params, "preset")
     if preset in PRESETS:  # a scenario's settings under the link's own: the note fits the run
         params = {**PRESETS[preset].query(), **params}
-    cfg, notices = from_query(params, extra)
+    table, drawn_notices = _table_of(params)
+    cfg, notices = from_query(params, extra, upload=table)
+    notices = drawn_notices + notices
     if preset and preset not in PRESETS:
         notices.append(f"unknown scenario {preset!r}; its settings were applied as they are.")
     unavailable = available_devices().get(cfg.device)
@@ -69,7 +72,7 @@ def apply_link(params: Mapping[str, Any], extra: Collection[str] = ()) -> None:
         cfg = cfg.replace(alpha=None)
     hidden, hide_notices = parse_hide(link_param(params, "hide"))
     values = asdict(cfg)
-    values["upload"] = st.session_state.get(VALUES, {}).get("upload")  # a link carries none
+    values["upload"] = table
     st.session_state[VALUES] = values
     st.session_state[HIDDEN] = hidden
     st.session_state[NOTICES] = (cfg, notices + hide_notices)
@@ -79,6 +82,16 @@ def apply_link(params: Mapping[str, Any], extra: Collection[str] = ()) -> None:
     st.session_state[ALPHAS] = {} if cfg.alpha is None else {cfg.activation: cfg.alpha}
     for act in activations.HIDDEN_KEYS:  # each activation's parameter starts from the link's
         st.session_state.pop(_alpha_key(act), None)
+
+
+def _table_of(params: Mapping[str, Any]) -> tuple[Upload | None, list[str]]:
+    """The table a link brings (a drawing's `points`), else the session's own upload."""
+    kept = st.session_state.get(VALUES, {}).get("upload")
+    text = link_param(params, "points")
+    if not text:
+        return kept, []
+    points, task, notices = drawing.decode(text)
+    return (drawing.as_upload(points, task) if points else kept), notices
 
 
 def apply_preset(preset: Preset) -> None:
@@ -112,6 +125,9 @@ def write_link(cfg: RunConfig, extra: Mapping[str, str] | None = None) -> None:
     """Put the running config (and hide flags, and the page's own `extra` parameters) in the
     URL, so the address bar is the link."""
     query = {**to_query(cfg), **(extra or {}), **hide_query(hidden())}
+    drawn = drawing.from_upload(cfg.upload) if cfg.dataset == "drawn" else None
+    if drawn and drawing.encode(*drawn):  # a drawing the link can carry travels with it
+        query["points"] = drawing.encode(*drawn)
     if present.chart() is not None:  # presenting stays on through every rerun of the link
         query["present"] = present.chart()
     preset = _active_preset(cfg)

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import segno
 import streamlit as st
 
+from playground import drawing
 from playground.config import RunConfig, to_query
 from ui import upload
 from ui.settings import WRITTEN
@@ -42,7 +43,14 @@ def share(where: Any) -> None:
     url = link()
     with where.popover("Share", icon=":material/share:", help="This run's link and QR code."):
         st.caption("Anyone opening this link gets these settings (copy it with the icon).")
-        if (st.session_state.get(WRITTEN) or {}).get("dataset") == "upload":
+        written = st.session_state.get(WRITTEN) or {}
+        if written.get("dataset") == "drawn" and "points" not in written:
+            st.warning(
+                f"This drawing has too many points for a link (it carries up to "
+                f"{drawing.MAX_LINK_POINTS}): download it as CSV and share the file.",
+                icon=":material/link_off:",
+            )
+        if written.get("dataset") == "upload":
             st.warning(
                 upload.NO_LINK + " Whoever opens this link is asked to upload it.",
                 icon=":material/link_off:",
