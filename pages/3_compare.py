@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from playground.comparison import COMPARE_KEYS
-from ui import compare, session, settings
+from ui import compare, present, session, settings
 from ui.entry import enter_through_app
 
 enter_through_app()
@@ -18,11 +18,12 @@ enter_through_app()
 
 def main() -> None:
     st.title("Compare")
-    st.markdown(
-        "Which activation should this network use? Race them: every variant trains several "
-        "times from different starting weights, all on the same batches, so a band shows "
-        "whether a win is real or one lucky seed."
-    )
+    if present.chart() is None:  # presenting, the race has the screen
+        st.markdown(
+            "Which activation should this network use? Race them: every variant trains "
+            "several times from different starting weights, all on the same batches, so a "
+            "band shows whether a win is real or one lucky seed."
+        )
     new_link = settings.arrived_with_a_new_link(st.query_params.to_dict())
     base = settings.sidebar(extra=COMPARE_KEYS)
     cfg = compare.picker(base, new_link)

@@ -86,3 +86,31 @@ def test_presenter_mode_is_off_without_the_link_parameter():
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert all("labelFontSize" not in s.get("config", {}).get("axis", {}) for s in specs)
     assert "present" not in at.query_params
+
+
+def _presenting(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.switch_page(page).run()
+
+
+def test_presenting_a_comparison_gives_the_race_and_the_chosen_chart_one_screen():
+    at = _presenting(
+        "pages/3_compare.py", vary="activation", values="relu,tanh", seeds="2", present="health"
+    )
+    assert not at.exception
+    titles = {json.loads(c.proto.spec).get("description") for c in at.get("vega_lite_chart")}
+    assert titles == {"Training loss and test accuracy chart", "Dead units chart"}
+    assert "What races" in [e.label for e in at.expander]  # the picker, one click away
+    assert not [m for m in at.markdown if "Race them" in m.value]
+
+
+def test_presenting_a_lab_folds_its_words_and_picker_away_and_an_unknown_view_says_so():
+    at = _presenting("pages/4_labs.py", lab="vanishing-gradients", present="nope")
+    assert not at.exception
+    labels = [e.label for e in at.expander]
+    assert "What this shows, and what to look at" in labels and "Lab and seeds" in labels
+    assert not at.info or all("What to look at" not in i.value for i in at.info)
+    assert any("present" in w.value and "names no presenter view" in w.value for w in at.warning)
+    assert at.session_state["present"] == "gradients"

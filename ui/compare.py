@@ -29,7 +29,7 @@ from playground.comparison import (
     value_label,
 )
 from playground.config import INITS, LR_GRID, OPTIMIZERS, SETTING, RunConfig
-from ui import session
+from ui import present, session
 from ui.panels import Show, one_view, tiles_html
 from ui.settings import literal
 
@@ -65,7 +65,9 @@ def picker(base: RunConfig, new_link: bool) -> CompareConfig:
     if new_link or STATE not in st.session_state:
         _load(*compare_from_query(st.query_params.to_dict(), base))
     remembered: dict[str, list[Any]] = st.session_state[STATE]["values"]
-    c1, c2, c3, c4 = st.columns([1.3, 4, 1, 1])
+    # presenting, the race has the screen: what races is one click away
+    where = st.expander("What races") if present.chart() is not None else st.container()
+    c1, c2, c3, c4 = where.columns([1.3, 4, 1, 1])
     vary = c1.selectbox(
         "What varies",
         list(VARIES),
@@ -132,6 +134,9 @@ def about(info: CompareInfo, limit: int) -> None:
         st.info(info.device_note)
 
 
+PRESENT_HEIGHT = 330  # px: the presenter's one chart beside the race, as tall as its two
+
+
 # ---- the race -----------------------------------------------------------------------------------
 def race(snap: CompareSnapshot) -> list[Show]:
     """What redraws twice a second: the counters, the training loss and the test metric."""
@@ -196,6 +201,12 @@ def inside(snap: CompareSnapshot) -> list[Show]:
     grads = charts.band_chart(
         snap.bands, "grad_norm", "Gradient norm", labels, "norm (last step)", "log"
     )
+    chosen = present.chart()
+    if chosen is not None:  # a projector's one screen: the chart the link chose, map-high
+        chart, label = {"gradients": (grads, "Gradient norm"), "health": (dead, "Dead units")}.get(
+            chosen, (test, "Test loss")
+        )
+        return [one_view([chart], "cmp_inside", label, PRESENT_HEIGHT)]
     view = one_view(
         [test, dead, grads], "cmp_inside", "Test loss, dead units and gradient norm", 160
     )
@@ -342,7 +353,15 @@ def race_panel(trainer: TrainerHandle, page: str, after: Callable[[], None] | No
     between the race and the downloads): the Compare page's and every lab's."""
     session.controls(trainer, page=page)
     about(trainer.info, session.backend().max_models)
-    session.live(trainer, race, inside, notes=lambda: notes(trainer.info))
+    presenting = present.chart() is not None
+    beside = st.columns([3, 2]) if presenting else None  # the race and one chart, one screen
+    session.live(
+        trainer,
+        race,
+        inside,
+        notes=None if presenting else lambda: notes(trainer.info),
+        beside=beside,
+    )
     if after is not None:
         after()
     downloads(trainer)

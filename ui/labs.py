@@ -19,7 +19,7 @@ from playground import activations, charts, labs
 from playground.comparison import MAX_SEEDS, CompareConfig
 from playground.config import SETTING, RunConfig, to_query
 from playground.model import INITS
-from ui import settings
+from ui import present, settings
 from ui.panels import one_view
 from ui.session import host_limits
 from ui.settings import literal
@@ -94,7 +94,8 @@ def fitting_seeds(lab: labs.Lab) -> int:
 def picker(lab: labs.Lab) -> int:
     """The lab to open and how many seeds a variant; opening one applies it at once."""
     every = found()
-    c1, c2 = st.columns([4, 1])
+    where = st.expander("Lab and seeds") if present.chart() is not None else st.container()
+    c1, c2 = where.columns([4, 1])  # presenting, the race has the screen
     st.session_state["lab_pick"] = lab.key
     c1.selectbox(
         "Lab",
@@ -140,6 +141,11 @@ def words(lab: labs.Lab) -> None:
     for notice in st.session_state.get(NOTICE) or ():
         st.warning(f"Link: {literal(notice)}", icon=":material/link:")
     st.subheader(lab.question)
+    if present.chart() is not None:  # a projector's one screen: the words one click away
+        with st.expander("What this shows, and what to look at"):
+            st.markdown(lab.explanation)
+            st.markdown(f"**What to look at.** {lab.watch}")
+        return
     st.markdown(lab.explanation)
     st.info(f"**What to look at.** {lab.watch}", icon=":material/visibility:")
     own = sorted({SETTING[k].label.lower() for v in lab.variants for k, _ in v.settings})
