@@ -121,7 +121,7 @@ def settings_tokens(merged: Mapping[str, Any], extra: Collection[str]) -> list[s
             values[key] = SETTING[key].parse(raw)
         except ConfigError:
             out.append(key)
-    out += [key for key, _ in RunConfig(**values).problems()]
+    out += [k for k, m in RunConfig(**values).problems() if not m.startswith(DRAWING_PENDING)]
     cfg, _ = from_query(merged, extra)
     if available_devices().get(cfg.device):
         out.append(cfg.device)
