@@ -25,6 +25,8 @@ from playground.labs import all_labs  # noqa: E402
 from playground.presets import PRESETS  # noqa: E402
 
 GALLERY = ROOT / "docs" / "gallery"
+# the chart beside the race or the map: what the card is about (gradients where not named)
+SHOWN = {"dying-relu": "health", "textbook-dying-relu": "health", "dying_relu": "health"}
 SCREEN, THUMB = (1280, 720), (480, 270)
 
 
@@ -39,15 +41,18 @@ def take(browser: object, url: str, seconds: float) -> bytes:
     """The projector's screen of `url` after `seconds` of training (none where nothing trains)."""
     page = browser.new_page(viewport={"width": SCREEN[0], "height": SCREEN[1]})
     page.goto(url)
-    page.locator('[data-testid="stMain"] .tile-value, [data-testid="stMain"] h3').first.wait_for(
-        timeout=90_000
-    )
+    # Play where something trains; the initialisation lab has Reveal (a guess comes first)
+    ready = page.get_by_role("button", name=re.compile("^(Play|Reveal)"))
+    ready.first.wait_for(timeout=90_000)
     play = page.get_by_role("button", name=re.compile("^Play"))
     if play.count() and play.first.is_enabled():
         play.first.click()
         page.get_by_role("button", name=re.compile("Pause")).wait_for(timeout=30_000)
         page.wait_for_timeout(seconds * 1000)
-        page.get_by_role("button", name=re.compile("Pause")).click()
+        pause = page.get_by_role("button", name=re.compile("Pause"))
+        if pause.count():  # a run that diverged has stopped by itself
+            pause.first.click()
+    page.mouse.move(SCREEN[0] - 1, SCREEN[1] - 1)  # no tooltip over the controls
     page.wait_for_timeout(2500)  # the slow charts' last redraw
     shot = page.screenshot()
     page.close()
@@ -66,7 +71,8 @@ def main() -> None:
     GALLERY.mkdir(parents=True, exist_ok=True)
     with streamlit_server() as server, chromium() as browser:
         for key, (path, query) in chosen.items():
-            url = f"{server.url}/{path}?{urlencode({**query, 'present': '1'})}"
+            shown = SHOWN.get(key, "gradients")
+            url = f"{server.url}/{path}?{urlencode({**query, 'present': shown})}"
             image = Image.open(io.BytesIO(take(browser, url, args.seconds))).convert("RGB")
             image.resize(THUMB, Image.Resampling.LANCZOS).save(GALLERY / f"{key}.png")
             print(f"{key}: {GALLERY / f'{key}.png'}")
