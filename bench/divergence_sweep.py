@@ -91,6 +91,14 @@ def probe_every(steps: int) -> int:
     return max(1, steps // 10)
 
 
+def _scheduled(rows: list[tuple[str, float, str, bool]]) -> list[RunConfig]:
+    """(activation, lr, optimiser, batch norm) rows on the time-based probe schedule."""
+    return [
+        BASE.replace(activation=act, lr=lr, optimizer=opt, batch_norm=bn, **TIME_SCHEDULE)
+        for act, lr, opt, bn in rows
+    ]
+
+
 def grid(steps: int = STEPS) -> list[Case]:
     """The full sweep: the main grid first, then the extras."""
     return [*main_grid(steps), *extras(steps)]
@@ -151,25 +159,23 @@ def extras(steps: int = STEPS) -> list[Case]:
         base.replace(layer_activations="relu,tanh,linear", depth=3, lr=10.0, optimizer="momentum"),
         base.replace(activation="relu", lr=10.0, batch_size=100, optimizer="momentum"),
     ]
-    timed = [
-        BASE.replace(activation=act, lr=lr, optimizer=opt, batch_norm=bn, **TIME_SCHEDULE)
-        for act, lr, opt, bn in [
+    timed = _scheduled(
+        [
             ("linear", 10.0, "sgd", False),
             ("prelu", 10.0, "momentum", True),
             ("relu", 1.0, "momentum", False),
             ("tanh", 0.1, "adam", False),
         ]
-    ]
-    live = [
-        BASE.replace(activation=act, lr=lr, optimizer=opt, batch_norm=bn, **TIME_SCHEDULE)
-        for act, lr, opt, bn in [
+    )
+    live = _scheduled(
+        [
             ("linear", 10.0, "sgd", False),
             ("prelu", 10.0, "momentum", True),
             ("leaky_relu", 10.0, "momentum", False),
             ("selu", 1.0, "momentum", False),
             ("tanh", 0.1, "adam", True),
         ]
-    ]
+    )
     live.append(BASE.replace(dataset="plane", lr=10.0, depth=4, **TIME_SCHEDULE))
     return [
         *(Case(c.validate(), steps) for c in cfgs + timed),

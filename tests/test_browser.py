@@ -138,6 +138,16 @@ def _step(page) -> int:
     return int(text.replace(",", ""))
 
 
+def _trains_a_while(page, shot: str) -> None:
+    """Play, three seconds of training that the counter shows, and a screenshot to look at."""
+    page.get_by_role("button", name=re.compile("Play")).click()
+    page.get_by_role("button", name=re.compile("Pause")).wait_for()
+    page.wait_for_timeout(3000)
+    assert _step(page) > 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / shot), full_page=True)
+
+
 def _loss_pixels(page) -> bytes:
     chart = page.get_by_label("Loss and accuracy chart")  # a canvas has no text to find
     return chart.first.screenshot()
@@ -306,12 +316,7 @@ def test_each_lab_opens_from_its_link_and_trains(browser, server, lab):
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.goto(f"{server}/labs?lab={lab}")
     page.get_by_text("What to look at").wait_for(timeout=60_000)
-    page.get_by_role("button", name=re.compile("Play")).click()
-    page.get_by_role("button", name=re.compile("Pause")).wait_for()
-    page.wait_for_timeout(3000)
-    assert _step(page) > 0
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"lab-{lab}.png"), full_page=True)
+    _trains_a_while(page, f"lab-{lab}.png")
     page.get_by_role("button", name=re.compile("Pause")).click()
     page.get_by_role("button", name=re.compile("Play")).wait_for()
     assert page.get_by_text("By layer, now").count() == 1
@@ -348,12 +353,7 @@ def test_clicks_draw_points_that_train_and_travel_in_the_link(browser, server):
     main.get_by_text("orange", exact=True).click()
     plane.click(position={"x": box["width"] * 0.22, "y": box["height"] * 0.22})
     main.get_by_text("Ready to train.").wait_for(timeout=20_000)
-    page.get_by_role("button", name=re.compile("Play")).click()
-    page.get_by_role("button", name=re.compile("Pause")).wait_for()
-    page.wait_for_timeout(3000)
-    assert _step(page) > 0
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "playground-drawn.png"), full_page=True)
+    _trains_a_while(page, "playground-drawn.png")
     reopened = _open(browser, page.url)  # the link brings the same drawing back
     reopened.get_by_text("10 points: 5 orange, 5 blue. Ready to train.").wait_for(timeout=20_000)
     assert reopened.locator('[data-testid="stException"]').count() == 0
