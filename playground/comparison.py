@@ -268,7 +268,7 @@ def _fitting_values(
     if left_out:
         notices.append(
             f"values: {', '.join(map(str, left_out))} left out: a {base.task} comparison "
-            f"races {', '.join(fits)}."
+            f"races the output/loss pairings {', '.join(fits)}."
         )
     return tuple(v for v in values if v in fits)
 
