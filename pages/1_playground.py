@@ -36,12 +36,15 @@ def inside_heading(playing: bool) -> None:
         st.caption(f"Redrawn every {session.SLOW_S:g} s while training: they change slowly.")
 
 
-INSIDE = {"histograms": panels.histograms, "health": panels.unit_health,
-          "gradients": panels.gradients}  # fmt: skip
+INSIDE = {"network": panels.network, "histograms": panels.histograms,
+          "health": panels.unit_health, "gradients": panels.gradients}  # fmt: skip
+
+
+SLOW = ("histograms", "network")  # what the slow part's snapshot carries
 
 
 def inside(snap: Snapshot) -> list[panels.Show]:
-    """The charts that change slowly, redrawn every couple of seconds: all three, or the one
+    """The charts that change slowly, redrawn every couple of seconds: all four, or the one
     a presenter chose."""
     chosen = present.chart()
     if not chosen and snap.results is not None:  # drawn now: ahead of the histograms' toggle
@@ -70,7 +73,7 @@ def main() -> None:
         inside,
         notes=lambda: notes(trainer.info, trainer.playing),
         beside=beside,
-        slow_visuals=("histograms", "results") if planeless else ("histograms",),
+        slow_visuals=("histograms", "network", "results") if planeless else SLOW,
     )
     session.downloads(trainer)
 

@@ -148,16 +148,28 @@ def _dead_units(
 def unit_flags(
     specs: list[LayerSpec], pre: torch.Tensor, post: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-unit dead masks [L, W] (False where there is no dead rule) and saturated counts [L].
+    """Per-unit dead masks [L, W] (False where there is no dead rule) and saturated counts [L]
+    (NaN where the activation does not saturate); see `unit_masks`."""
+    dead, flat, saturates = unit_masks(specs, pre, post)
+    nan = torch.tensor(float("nan"), device=pre.device, dtype=pre.dtype)
+    return dead, torch.where(saturates, flat.sum(1).to(pre.dtype), nan)
+
+
+def unit_masks(
+    specs: list[LayerSpec], pre: torch.Tensor, post: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Which units are dead and which saturated ([L, W] each, False where the activation has
+    no such rule), and which layers' activations can saturate at all ([L]).
 
     Saturated: |f'(z)| < SATURATION_THRESHOLD for every probe input and, for one-sided
-    activations, every input below the start of the negative tail (`tail_below`); NaN where
-    the activation does not saturate. Layers that share an activation are measured together,
-    in a few kernels over [G, N, W] rather than a few per layer.
+    activations, every input below the start of the negative tail (`tail_below`). Layers that
+    share an activation are measured together, in a few kernels over [G, N, W] rather than a
+    few per layer.
     """
     n_layers, _, width = pre.shape
     dead = torch.zeros((n_layers, width), dtype=torch.bool, device=pre.device)
-    saturated = torch.full((n_layers,), float("nan"), device=pre.device, dtype=pre.dtype)
+    saturated = torch.zeros((n_layers, width), dtype=torch.bool, device=pre.device)
+    saturates = torch.zeros(n_layers, dtype=torch.bool, device=pre.device)
     for spec, idx in _groups(specs).items():
         whole = len(idx) == n_layers
         z, a = (pre, post) if whole else (pre[idx], post[idx])
@@ -171,8 +183,9 @@ def unit_flags(
             flat = act.derivative(z, spec.alpha).abs().amax(1) < SATURATION_THRESHOLD
             if one_sided:
                 flat &= top < act.tail_below
-            saturated[idx] = flat.sum(1).to(pre.dtype)
-    return dead, saturated
+            saturated[idx] = flat
+            saturates[idx] = True
+    return dead, saturated, saturates
 
 
 def _index(idx: list[int], device: torch.device) -> torch.Tensor:

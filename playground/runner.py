@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from playground import activations
+from playground import activations, network
 from playground.charts import points_frame
 from playground.config import SETTINGS, RunConfig, config_dict
+from playground.network import NetworkView
 from playground.probes import LayerStats
 from playground.results import Results
 from playground.train import Divergence, Probe, Run
@@ -40,7 +41,8 @@ QUEUE_TRY_S = 0.25  # how often a queued trainer asks for a freed slot
 # mistook a busy server's slow polls for a closed tab and paused open ones.
 HEARTBEAT_S = 120.0
 MAX_MODELS = 64  # models training at once on one host by default: two 8 x 4 comparisons
-VISUALS = frozenset({"boundary", "histograms", "results"})  # what a snapshot can add for a page
+# what a snapshot can add for a page, each at the cost of a forward pass under the lock
+VISUALS = frozenset({"boundary", "histograms", "results", "network"})
 
 DIVERGED_NOTE = (
     "The run is stopped after diverging: lower the learning rate to go on from the "
@@ -230,6 +232,7 @@ class Snapshot:
     message: str | None  # a one-off notice, e.g. a run that stopped by itself
     queue_place: int | None = None  # 1 = next to train, while a refused Play waits
     results: Results | None = None  # the test set's predictions (when asked for)
+    network: NetworkView | None = None  # every unit's state, map and weights (when asked for)
 
     @property
     def task(self) -> str:
@@ -365,8 +368,8 @@ class Worker:
         """A consistent copy of the run's state; also counts as a heartbeat.
 
         `visuals` asks for what only a drawn page needs and costs a forward pass under the
-        lock: the decision map ("boundary"), the histograms ("histograms") and the test set's
-        predictions ("results"); True for all three.
+        lock: the decision map ("boundary"), the histograms ("histograms"), the test set's
+        predictions ("results") and the network's units ("network"); True for all four.
         A page redrawing its slow charts less often than the map asks for each apart.
         """
         return self.changes(visuals)[0]
@@ -518,5 +521,6 @@ class Trainer(Worker):
                 message=message,
                 queue_place=self.slots.place(self._key) if self._queued else None,
                 results=run.results() if "results" in wanted else None,
+                network=network.view(run) if "network" in wanted else None,
             )
             return snap, cursor, partial

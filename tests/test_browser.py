@@ -378,3 +378,17 @@ def test_an_uploaded_csv_trains_and_a_bad_one_is_named(browser, server, tmp_path
     assert "Your CSV" in sidebar.get_by_role("combobox", name="Dataset").input_value()
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
+
+
+def test_the_network_diagram_marks_the_units_the_dying_relu_preset_kills(browser, server):
+    page = _open(browser, f"{server}/playground?preset=dying_relu")
+    _trains_a_while(page, "playground-network.png")
+    page.wait_for_timeout(4000)  # a slow redraw after the deaths
+    diagram = page.get_by_label("The network, unit by unit chart")
+    diagram.wait_for(timeout=20_000)
+    caption = page.get_by_text(re.compile(r"Dead now: \d+ of 32 hidden units"))
+    dead = int(re.search(r"Dead now: (\d+)", caption.inner_text()).group(1))
+    assert dead > 0, "plain SGD at learning rate 1.0 kills ReLU units within seconds"
+    diagram.screenshot(path=str(SHOTS / "network-diagram.png"))
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()

@@ -319,6 +319,34 @@ REGRESSION_NOTE = (
 )
 
 
+def network(snap: Snapshot) -> Show:
+    """The network unit by unit: each unit's map (2-D data), its state, the weights between."""
+    net = snap.network
+    chart = charts.network.network_chart(net)
+    tall = chart.height + 90  # the element's height: a layered chart is squeezed into it
+    diagram = spec(chart, "network", width="content", height=tall)
+    counts = [layer.state for layer in net.layers]
+    dead = sum(s.count("died in training") + s.count("dead from step 0") for s in counts)
+    total = sum(len(s) for s in counts)
+    maps = (
+        "what it outputs over the input plane (blue positive, orange negative), "
+        if (net.layers and net.layers[0].maps is not None)
+        else ""
+    )
+    caption = (
+        f"Each square is a hidden unit and shows {maps}each line a weight (blue positive, "
+        "orange negative, thicker for larger). ✕: dead since a step of training (hover for "
+        "which); ⊘: dead from step 0, its starting weights never let it respond; ≈: saturated. "
+        f"Dead now: {dead} of {total} hidden units. Measured on {PROBE_SET}."
+    )
+
+    def show() -> None:
+        diagram.show(st)
+        st.caption(caption)
+
+    return show
+
+
 def histograms(snap: Snapshot) -> Show:
     """Per-layer histograms before or after the activation, exact zeros in a bar of their own.
 

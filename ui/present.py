@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 KEY = "present"
-CHARTS = ("gradients", "health", "histograms")  # what `present=` may name; 1 means the first
+CHARTS = ("gradients", "health", "histograms", "network")  # `present=` names; 1: the first
 FONT = 16
 CSS = f"""
 <style>

@@ -6,7 +6,7 @@ byte-identical between redraws, thinning, and `vega_spec`, the hand-off to a ren
 import this package and nothing below it: `from playground import charts; charts.loss_chart()`.
 """
 
-from playground.charts import heatmap, results
+from playground.charts import heatmap, network, results
 from playground.charts.base import (
     BOUNDARY_SIZE,
     CALM,
@@ -78,6 +78,7 @@ __all__ = [
     "layer_share_chart",
     "loss_chart",
     "metric_chart",
+    "network",
     "points_frame",
     "results",
     "variant_colors",

@@ -1,0 +1,186 @@
+"""The network diagram: inputs, every shown hidden unit and the outputs in columns, linked by
+their weights (width for size, blue positive and orange negative, as the TensorFlow Playground
+draws them).
+
+For 2-D data each hidden unit is a small image of its own output over the input plane (one PNG
+each, not hundreds of marks), on a scale symmetric around 0 and sized by the unit's own largest
+output, so a unit's shape shows whatever its range. Dead units are washed grey and marked, a
+unit dead from step 0 (its starting weights never let it fire) with another mark than one that
+died in training, saturated ones with a third; hovering a unit gives its state, the step it
+died at, its bias and mean output, hovering a link its weight.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from playground.charts import heatmap
+from playground.charts.base import (
+    CALM,
+    CLASS_0,
+    CLASS_1,
+    DIVERGING,
+    INK,
+    WARNING,
+    _cache,
+    _with_data,
+)
+from playground.network import MAX_UNITS, STATES, NetworkView
+
+UNIT_PX = 26  # a unit's side
+ROW_PX, COLUMN_PX = 34, 96  # the grid the units sit on
+MARKS = {STATES[1]: "≈", STATES[2]: "✕", STATES[3]: "⊘"}  # saturated, died, dead from step 0
+MARK_COLOURS = [CALM, WARNING, INK]
+
+
+def _positions(n: int, rows: int) -> np.ndarray:
+    """Row positions of `n` shown units, centred in a column `rows` tall."""
+    return (rows - n) / 2 + np.arange(n)
+
+
+def _unit_png(values: np.ndarray) -> str:
+    bound = float(np.nanmax(np.abs(values))) or 1.0
+    return heatmap.png_url(heatmap.diverging(values, -bound, bound, DIVERGING))
+
+
+def frames(net: NetworkView) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(units, links, notes): one row per drawn unit, per link between drawn units, and per
+    column's heading or summary of the units not drawn."""
+    sizes = [len(net.inputs), *(layer.width for layer in net.layers), len(net.outputs)]
+    shown = [min(n, MAX_UNITS) for n in sizes]
+    rows = max(shown)
+    ys = [_positions(n, rows) for n in shown]
+    units = []
+    heads = [
+        "inputs",
+        *(f"{i + 1} · {layer.label}" for i, layer in enumerate(net.layers)),
+        "output",
+    ]
+    summaries = [{"col": col, "y": -0.9, "text": text} for col, text in enumerate(heads)]
+    for col, n in enumerate(sizes):
+        for u in range(shown[col]):
+            units.append(_unit_row(net, col, u, ys[col][u]))
+        if n > shown[col]:
+            hidden = net.layers[col - 1].state[shown[col] :] if 0 < col <= len(net.layers) else []
+            dead = sum(s in (STATES[2], STATES[3]) for s in hidden)
+            more = f"+{n - shown[col]} more" + (f", {dead} dead" if dead else "")
+            summaries.append({"col": col, "y": rows + 0.3, "text": more})
+    links = []
+    for col, w in enumerate(net.weights):
+        for j in range(shown[col + 1]):
+            for i in range(shown[col]):
+                links.append(
+                    {
+                        "col": col,
+                        "y": ys[col][i],
+                        "x2": col + 1,
+                        "y2": ys[col + 1][j],
+                        "weight": float(w[j, i]),
+                        "size": abs(float(w[j, i])),
+                        "sign": "positive" if w[j, i] >= 0 else "negative",
+                    }  # fmt: skip
+                )
+    return (
+        pd.DataFrame(units),
+        pd.DataFrame(links),
+        pd.DataFrame(summaries, columns=["col", "y", "text"]),
+    )
+
+
+def _unit_row(net: NetworkView, col: int, u: int, y: float) -> dict:
+    row = {"col": col, "y": y, "unit": u + 1, "url": None, "state": "", "mark": "",
+           "died": None, "bias": None, "mean": None}  # fmt: skip
+    if col == 0:
+        return {**row, "layer": "input", "name": net.inputs[u]}
+    if col > len(net.layers):
+        return {**row, "layer": "output", "name": net.outputs[u]}
+    layer = net.layers[col - 1]
+    state = layer.state[u]
+    died = int(layer.died_at[u])
+    return {
+        **row,
+        "layer": f"layer {col} · {layer.label}",
+        "name": f"unit {u + 1}",
+        "url": _unit_png(layer.maps[u]) if layer.maps is not None else None,
+        "state": state,
+        "mark": MARKS.get(state, ""),
+        "died": died if died >= 0 else None,
+        "bias": float(layer.bias[u]),
+        "mean": float(layer.mean_out[u]),
+    }
+
+
+def network_chart(net: NetworkView) -> alt.LayerChart:
+    """The diagram for `net`; its size follows the network's columns and its tallest one."""
+    units, links, summaries = frames(net)
+    n_cols = int(units["col"].max()) + 1
+    rows = max(int(np.ceil(units["y"].max())) + 1, 1)
+    return _with_data(_skeleton(n_cols, rows), links, units, units, units, units, summaries)
+
+
+@_cache
+def _skeleton(n_cols: int, rows: int) -> alt.LayerChart:
+    x = alt.X("col:Q", axis=None, scale=alt.Scale(domain=[-0.5, n_cols - 0.5]))
+    y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[rows + 0.6, -1.4]))
+    tips = [
+        alt.Tooltip("layer:N"),
+        alt.Tooltip("name:N", title="unit"),
+        alt.Tooltip("state:N"),
+        alt.Tooltip("died:Q", title="dead since step"),
+        alt.Tooltip("bias:Q", format=".3f"),
+        alt.Tooltip("mean:Q", title="mean output", format=".3f"),
+    ]
+    links = (
+        alt.Chart()
+        .mark_rule(opacity=0.55)
+        .encode(
+            x=x,
+            y=y,
+            x2="x2:Q",
+            y2="y2:Q",
+            strokeWidth=alt.StrokeWidth("size:Q", scale=alt.Scale(range=[0.3, 4]), legend=None),
+            color=alt.Color(
+                "sign:N",
+                title="weight",
+                scale=alt.Scale(domain=["positive", "negative"], range=[CLASS_1, CLASS_0]),
+            ),
+            tooltip=[alt.Tooltip("weight:Q", format=".3f")],
+        )
+    )
+    boxes = alt.Chart().mark_square(size=UNIT_PX**2, color="white", stroke=INK, strokeWidth=0.8)
+    boxes = boxes.encode(x=x, y=y, tooltip=tips)
+    images = (
+        alt.Chart()
+        .mark_image(width=UNIT_PX - 2, height=UNIT_PX - 2)
+        .encode(x=x, y=y, url="url:N", tooltip=tips)
+        .transform_filter("isValid(datum.url)")
+    )
+    wash = (
+        alt.Chart()
+        .mark_square(size=UNIT_PX**2, color=CALM, opacity=0.75)
+        .encode(x=x, y=y, tooltip=tips)
+        .transform_filter(f"datum.state == '{STATES[2]}' || datum.state == '{STATES[3]}'")
+    )
+    marks = (
+        alt.Chart()
+        .mark_text(fontSize=16, fontWeight="bold")
+        .encode(
+            x=x,
+            y=y,
+            text="mark:N",
+            color=alt.Color(
+                "state:N",
+                title="unit",
+                scale=alt.Scale(domain=list(STATES[1:]), range=MARK_COLOURS),
+                legend=alt.Legend(symbolType="square"),
+            ),
+            tooltip=tips,
+        )
+        .transform_filter("datum.mark != ''")
+    )
+    more = alt.Chart().mark_text(fontSize=11, color=INK).encode(x=x, y=y, text="text:N")
+    view = alt.layer(links, boxes, images, wash, marks, more, title="The network, unit by unit")
+    view = view.resolve_scale(color="independent")  # weights' signs and units' states apart
+    return view.properties(width=COLUMN_PX * n_cols, height=ROW_PX * (rows + 1))
