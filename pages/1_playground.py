@@ -36,7 +36,8 @@ def inside_heading(playing: bool) -> None:
         st.caption(f"Redrawn every {session.SLOW_S:g} s while training: they change slowly.")
 
 
-INSIDE = {"network": panels.network, "histograms": panels.histograms,
+# the histograms first: their toggle is drawn as they are computed, above everything shown
+INSIDE = {"histograms": panels.histograms, "network": panels.network,
           "health": panels.unit_health, "gradients": panels.gradients}  # fmt: skip
 
 
