@@ -23,6 +23,7 @@ from playground.train import Run
 
 MAX_UNITS = 12  # units drawn per layer (inputs too); the rest are summarised
 MAP_CELLS = 16  # a unit's map: 16 x 16 cells of the plane
+HIST_BINS = 24  # a chosen unit's histogram of its input
 STATES = ("live", "saturated", "died in training", "dead from step 0")
 
 
@@ -36,6 +37,7 @@ class LayerView:
     bias: np.ndarray
     mean_out: np.ndarray  # per unit: mean output over the probe set
     maps: np.ndarray | None  # [shown, cells, cells] outputs over the plane, 2-D data only
+    hist_pre: list[tuple[np.ndarray, np.ndarray]]  # shown units: (edges, counts) of the input
 
     @property
     def width(self) -> int:
@@ -78,6 +80,7 @@ def view(run: Run, cells: int = MAP_CELLS) -> NetworkView:
                 bias=model.linears[i].bias.detach().cpu().numpy().astype(np.float64),
                 mean_out=post[i].mean(0).detach().cpu().numpy().astype(np.float64),
                 maps=None if maps is None else maps[i],
+                hist_pre=[_histogram(pre[i, :, u]) for u in range(min(pre.shape[2], MAX_UNITS))],
             )
         )
     weights = [lin.weight.detach().cpu().numpy().astype(np.float64) for lin in model.linears]
@@ -85,6 +88,14 @@ def view(run: Run, cells: int = MAP_CELLS) -> NetworkView:
     n_out = weights[-1].shape[0]
     outputs = list(run.data.class_names) if n_out > 1 else [_output_name(run)]
     return NetworkView(run.step_count, list(run.data.feature_names), layers, outputs, weights)
+
+
+def _histogram(values: torch.Tensor, bins: int = HIST_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """A unit's weighted sums over the probe set, counted: what its activation receives."""
+    v = values.detach().cpu().numpy().astype(np.float64)
+    lo, hi = float(v.min()), float(v.max())
+    counts, edges = np.histogram(v, bins=bins, range=(lo, hi if hi > lo else lo + 1.0))
+    return edges, counts
 
 
 def _state(dead: bool, saturated: bool, dead_since: int) -> str:

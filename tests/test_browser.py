@@ -392,3 +392,21 @@ def test_the_network_diagram_marks_the_units_the_dying_relu_preset_kills(browser
     diagram.screenshot(path=str(SHOTS / "network-diagram.png"))
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
+
+
+def test_clicking_a_unit_opens_its_detail_and_it_stays_through_redraws(browser, server):
+    page = _open(browser, f"{server}/playground?preset=dying_relu")
+    diagram = page.get_by_label("The network, unit by unit chart")
+    diagram.scroll_into_view_if_needed()
+    diagram.wait_for(timeout=20_000)
+    page.wait_for_timeout(1000)
+    diagram.click(position={"x": 105, "y": 88})  # layer 1's first unit
+    detail = page.get_by_text(re.compile(r"Layer 1 · ReLU · unit 1"))
+    detail.wait_for(timeout=20_000)
+    page.get_by_label("What its activation receives chart").wait_for()
+    page.get_by_role("button", name=re.compile("Play")).click()
+    page.wait_for_timeout(5000)  # two slow redraws of the diagram
+    assert detail.count() == 1, "the chosen unit stays chosen while the run trains"
+    page.screenshot(path=str(SHOTS / "unit-detail.png"), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()

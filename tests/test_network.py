@@ -95,3 +95,13 @@ def test_the_playground_marks_the_units_its_probes_count_dead():
     assert counted.sum() > 0
     assert [int(marked.get(col, 0)) for col in range(1, 5)] == counted.astype(int).tolist()
     assert any(f"Dead now: {int(counted.sum())} of 32" in c.value for c in at.caption)
+
+
+def test_a_chosen_units_histogram_counts_its_inputs_over_the_probe_set(run):
+    net = view(run)
+    edges, counts = net.layers[0].hist_pre[1]
+    z = run.model.linears[0](run.x_probe)[:, 1].detach().numpy()
+    assert counts.sum() == len(z) and edges[0] == pytest.approx(z.min(), abs=1e-6)
+    assert edges[-1] == pytest.approx(z.max(), abs=1e-6)
+    dead_edges, _ = net.layers[0].hist_pre[0]
+    assert dead_edges[-1] < 0  # the unit dead from step 0 receives only negative sums

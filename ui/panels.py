@@ -17,6 +17,7 @@ import numpy as np
 import streamlit as st
 
 from playground import activations, advice, charts
+from playground.network import NetworkView
 from playground.results import Results, most_confused
 from playground.runner import RunInfo, Snapshot
 from ui import present
@@ -35,9 +36,14 @@ class Spec:
     key: str
     width: str = "stretch"
     height: int | str = "content"
+    select: str | None = None  # a selection in the spec whose choice reruns the page
 
-    def show(self, where: Any) -> None:
-        where.vega_lite_chart(spec=self.spec, key=self.key, width=self.width, height=self.height)
+    def show(self, where: Any) -> Any:
+        """Draw the chart; with `select`, what the person chose in it (Streamlit's event)."""
+        picking = {"on_select": "rerun", "selection_mode": self.select} if self.select else {}
+        return where.vega_lite_chart(
+            spec=self.spec, key=self.key, width=self.width, height=self.height, **picking
+        )
 
 
 def spec(chart: Any, key: str, renderer: str = "canvas", **size: Any) -> Spec:
@@ -325,6 +331,7 @@ def network(snap: Snapshot) -> Show:
     chart = charts.network.network_chart(net)
     tall = chart.height + 90  # the element's height: a layered chart is squeezed into it
     diagram = spec(chart, "network", width="content", height=tall)
+    diagram.select = charts.network.PICK
     counts = [layer.state for layer in net.layers]
     dead = sum(s.count("died in training") + s.count("dead from step 0") for s in counts)
     total = sum(len(s) for s in counts)
@@ -337,14 +344,51 @@ def network(snap: Snapshot) -> Show:
         f"Each square is a hidden unit and shows {maps}each line a weight (blue positive, "
         "orange negative, thicker for larger). ✕: dead since a step of training (hover for "
         "which); ⊘: dead from step 0, its starting weights never let it respond; ≈: saturated. "
-        f"Dead now: {dead} of {total} hidden units. Measured on {PROBE_SET}."
+        f"Dead now: {dead} of {total} hidden units. Measured on {PROBE_SET}. Click a hidden "
+        "unit for its detail."
     )
 
     def show() -> None:
-        diagram.show(st)
+        event = diagram.show(st)
         st.caption(caption)
+        chosen = (event.selection.get(charts.network.PICK) or [None])[0] if event else None
+        if chosen and 1 <= int(chosen.get("col", 0)) <= len(net.layers):
+            unit_detail(net, int(chosen["col"]), int(chosen["unit"]), snap.cfg.lr)
 
     return show
+
+
+def unit_detail(net: NetworkView, col: int, unit: int, lr: float) -> None:
+    """One chosen unit: its state and time of death, its map large, what its activation
+    receives over the probe set, and its incoming weights."""
+    layer, u = net.layers[col - 1], unit - 1
+    died = int(layer.died_at[u])
+    death = (
+        "dead from step 0" if died == 0 else f"dead since step {died:,}" if died > 0 else "alive"
+    )
+    incoming = net.weights[col - 1][u]
+    names = net.inputs if col == 1 else [f"unit {i + 1}" for i in range(len(incoming))]
+    said = layer.state[u] if died < 0 else death
+    st.markdown(f"**Layer {col} · {layer.label} · unit {unit}**: {said}.")
+    tiles = (
+        ("State", layer.state[u], "By the probes' rules, on the probe set."),
+        ("Dead since", "—" if died < 0 else f"step {died:,}", "The first probe from which it "
+         "has stayed dead (as precise as the probe schedule)."),
+        ("Bias", fmt(float(layer.bias[u])), "Its bias now."),
+        ("Weights' norm", fmt(float(np.linalg.norm(incoming))), "Of its incoming weights now."),
+        ("Learning rate", f"{lr:g}", "The learning rate now (the one it died under, unless "
+         "changed since)."),
+    )  # fmt: skip
+    st.html(tiles_html(tiles))
+    left, right = st.columns([1, 1])
+    if layer.maps is not None and u < len(layer.maps):
+        left.image(charts.network.unit_png(layer.maps[u]), width=200,
+                   caption="Its output over the input plane")  # fmt: skip
+    edges, counts = layer.hist_pre[u]
+    hist = charts.network.unit_histogram_chart(edges, counts, "What its activation receives")
+    spec(hist, "unit_hist", height=220).show(right)
+    spec(charts.network.incoming_chart(incoming, names, "Its incoming weights"),
+         "unit_in", height=max(150, 18 * len(incoming) + 90)).show(left)  # fmt: skip
 
 
 def histograms(snap: Snapshot) -> Show:

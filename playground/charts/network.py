@@ -24,6 +24,7 @@ from playground.charts.base import (
     DIVERGING,
     INK,
     WARNING,
+    WIDE,
     _cache,
     _with_data,
 )
@@ -33,6 +34,7 @@ UNIT_PX = 26  # a unit's side
 ROW_PX, COLUMN_PX = 34, 96  # the grid the units sit on
 MARKS = {STATES[1]: "≈", STATES[2]: "✕", STATES[3]: "⊘"}  # saturated, died, dead from step 0
 MARK_COLOURS = [CALM, WARNING, INK]
+PICK = "unit_pick"  # the diagram's selection: a click on a unit chooses it
 
 
 def _positions(n: int, rows: int) -> np.ndarray:
@@ -40,7 +42,8 @@ def _positions(n: int, rows: int) -> np.ndarray:
     return (rows - n) / 2 + np.arange(n)
 
 
-def _unit_png(values: np.ndarray) -> str:
+def unit_png(values: np.ndarray) -> str:
+    """A unit's map as a PNG data URL, on a scale symmetric around 0 sized by its own range."""
     bound = float(np.nanmax(np.abs(values))) or 1.0
     return heatmap.png_url(heatmap.diverging(values, -bound, bound, DIVERGING))
 
@@ -103,7 +106,7 @@ def _unit_row(net: NetworkView, col: int, u: int, y: float) -> dict:
         **row,
         "layer": f"layer {col} · {layer.label}",
         "name": f"unit {u + 1}",
-        "url": _unit_png(layer.maps[u]) if layer.maps is not None else None,
+        "url": unit_png(layer.maps[u]) if layer.maps is not None else None,
         "state": state,
         "mark": MARKS.get(state, ""),
         "died": died if died >= 0 else None,
@@ -117,7 +120,7 @@ def network_chart(net: NetworkView) -> alt.LayerChart:
     units, links, summaries = frames(net)
     n_cols = int(units["col"].max()) + 1
     rows = max(int(np.ceil(units["y"].max())) + 1, 1)
-    return _with_data(_skeleton(n_cols, rows), links, units, units, units, units, summaries)
+    return _with_data(_skeleton(n_cols, rows), links, units, units, units, units, summaries, units)
 
 
 @_cache
@@ -150,17 +153,17 @@ def _skeleton(n_cols: int, rows: int) -> alt.LayerChart:
         )
     )
     boxes = alt.Chart().mark_square(size=UNIT_PX**2, color="white", stroke=INK, strokeWidth=0.8)
-    boxes = boxes.encode(x=x, y=y, tooltip=tips)
+    boxes = boxes.encode(x=x, y=y)
     images = (
         alt.Chart()
         .mark_image(width=UNIT_PX - 2, height=UNIT_PX - 2)
-        .encode(x=x, y=y, url="url:N", tooltip=tips)
+        .encode(x=x, y=y, url="url:N")
         .transform_filter("isValid(datum.url)")
     )
     wash = (
         alt.Chart()
         .mark_square(size=UNIT_PX**2, color=CALM, opacity=0.75)
-        .encode(x=x, y=y, tooltip=tips)
+        .encode(x=x, y=y)
         .transform_filter(f"datum.state == '{STATES[2]}' || datum.state == '{STATES[3]}'")
     )
     marks = (
@@ -176,11 +179,71 @@ def _skeleton(n_cols: int, rows: int) -> alt.LayerChart:
                 scale=alt.Scale(domain=list(STATES[1:]), range=MARK_COLOURS),
                 legend=alt.Legend(symbolType="square"),
             ),
-            tooltip=tips,
         )
         .transform_filter("datum.mark != ''")
     )
     more = alt.Chart().mark_text(fontSize=11, color=INK).encode(x=x, y=y, text="text:N")
-    view = alt.layer(links, boxes, images, wash, marks, more, title="The network, unit by unit")
+    # on top of the unit's layers, invisible: what the pointer finds, hovers and clicks
+    pick = alt.selection_point(name=PICK, fields=["col", "unit"], on="click", empty=False)
+    hits = (
+        alt.Chart()
+        .mark_square(size=UNIT_PX**2, filled=True, color=INK, fillOpacity=0, strokeWidth=2.5)
+        .encode(
+            x=x,
+            y=y,
+            tooltip=tips,
+            strokeOpacity=alt.condition(pick, alt.value(1), alt.value(0)),
+            stroke=alt.value(WARNING),
+        )
+        .add_params(pick)
+    )
+    view = alt.layer(
+        links, boxes, images, wash, marks, more, hits, title="The network, unit by unit"
+    )
     view = view.resolve_scale(color="independent")  # weights' signs and units' states apart
     return view.properties(width=COLUMN_PX * n_cols, height=ROW_PX * (rows + 1))
+
+
+def unit_histogram_chart(edges: np.ndarray, counts: np.ndarray, title: str) -> alt.LayerChart:
+    """A chosen unit's weighted sums over the probe set: left of the line at 0, a ReLU unit
+    outputs nothing (all of it there: dead)."""
+    frame = pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "count": counts})
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(color=CALM)
+        .encode(
+            x=alt.X("lo:Q", title="weighted sum (input to the activation)"),
+            x2="hi:Q",
+            y=alt.Y("count:Q", title="probe points"),
+            y2=alt.datum(0),
+            tooltip=[
+                alt.Tooltip("lo:Q", format=".3f"),
+                alt.Tooltip("hi:Q", format=".3f"),
+                "count:Q",
+            ],
+        )
+    )
+    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color=INK, strokeDash=[4, 3])
+    return alt.layer(bars, zero.encode(x="zero:Q"), title=title).properties(width=WIDE, height=160)
+
+
+def incoming_chart(weights: np.ndarray, names: list[str], title: str) -> alt.Chart:
+    """A chosen unit's incoming weights, one bar each, coloured by sign."""
+    frame = pd.DataFrame(
+        {"from": names, "weight": weights, "sign": np.where(weights >= 0, "positive", "negative")}
+    )
+    return (
+        alt.Chart(frame, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("weight:Q"),
+            y=alt.Y("from:N", sort=None, title=None),
+            color=alt.Color(
+                "sign:N",
+                scale=alt.Scale(domain=["positive", "negative"], range=[CLASS_1, CLASS_0]),
+                legend=None,
+            ),
+            tooltip=["from:N", alt.Tooltip("weight:Q", format=".4f")],
+        )
+        .properties(width=WIDE, height=alt.Step(18))
+    )
