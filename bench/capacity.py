@@ -89,6 +89,7 @@ def measure(backend_name: str, n: int, seconds: float) -> list[Session]:
     finally:
         for t in trainers:
             t.close()
+        backend.close()
     if any(s is None for s in out):
         raise RuntimeError("a session failed; see the traceback above")
     return [s for s in out if s is not None]

@@ -15,7 +15,6 @@ slow timer from one thread rather than after every free.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import threading
 from functools import cache
 
@@ -24,12 +23,10 @@ TRIM_EVERY_S = 30.0
 
 @cache
 def _trim() -> ctypes._CFuncPtr | None:
-    """glibc's malloc_trim, or None where the C library is not glibc (macOS, musl)."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    """glibc's malloc_trim, or None where the C library is not glibc (macOS, musl). Looked up
+    among the symbols already loaded: `ctypes.util.find_library` would run `ldconfig`."""
     try:
-        return ctypes.CDLL(name).malloc_trim
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
 

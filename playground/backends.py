@@ -127,6 +127,9 @@ class ThreadBackend:
     def running(self) -> int:
         return self.slots.count()
 
+    def close(self) -> None:
+        """Nothing to end: its slots live and die with this process."""
+
 
 _DRIVER = ThreadPoolExecutor(1, thread_name_prefix="ray-driver")
 
@@ -201,6 +204,13 @@ class RayBackend:
         import ray
 
         return ray.get(self._slots.count.remote())
+
+    def close(self) -> None:
+        """End the slots actor. It is detached (it outlives a server, for the next one to
+        find), so whoever made a cluster's slots for a while ends them: tests and benches."""
+        import ray
+
+        _on_driver(ray.kill, self._slots)
 
 
 class _SlotsActor(Slots):

@@ -21,4 +21,5 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-exec .venv/bin/python -m pytest -q "$@"
+# the full tier, on as many workers as the quick one (pyproject.toml)
+exec .venv/bin/python -m pytest -q --full "$@"

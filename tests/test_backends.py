@@ -5,10 +5,7 @@ The `ray` cases run against a local Ray on loopback, started once for the whole 
 """
 
 import io
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -130,19 +127,23 @@ def test_a_bad_backend_setting_is_a_message_on_the_page_not_a_traceback(monkeypa
     assert any("PLAYGROUND_BACKEND='processes' is not a backend" in e.value for e in at.error)
 
 
-@pytest.mark.parametrize("name", ["thread", "ray"])
-def test_capacity_sample_every_session_trains_and_pauses(name, request):
+def _capacity_sample(name: str) -> None:
     """A one-second sample of bench/capacity.py: two sessions polling like the page."""
-    if name == "ray":
-        request.getfixturevalue("ray_local")
     sessions = capacity.measure(name, 2, 1.0)
     assert len(sessions) == 2
     assert all(s.steps_per_s > 50 and s.still and s.pause_s < 1.0 for s in sessions)
 
 
-def test_the_ray_trainer_rebuilds_the_whole_history_from_changes_alone(ray_local, closing):
-    backend = backends.RayBackend(2, slots_name=f"slots-{uuid.uuid4().hex}")
-    t = closing(backend.trainer(CFG.replace(probe_every=1), boundary_resolution=20))
+def test_capacity_sample_on_threads_every_session_trains_and_pauses():
+    _capacity_sample("thread")
+
+
+def test_capacity_sample_on_ray_every_session_trains_and_pauses(ray_local):
+    _capacity_sample("ray")
+
+
+def test_the_ray_trainer_rebuilds_the_whole_history_from_changes_alone(ray_backend, closing):
+    t = closing(ray_backend.trainer(CFG.replace(probe_every=1), boundary_resolution=20))
     for steps in [*[300] * 8, 0]:  # past the history's 2,000 rows: it thins on the way
         if steps:
             t.step(steps)
@@ -180,7 +181,7 @@ print("ok", made["first"], made["second"], made["third"])
 """
 
 
-def test_ray_trainers_made_on_page_threads_that_end_all_start():
+def test_ray_trainers_made_on_page_threads_that_end_all_start(spawn):
     """Ray started on one page run's thread, trainers asked for on the next runs' threads.
 
     A separate process, so Ray starts there the way a server starts it (the tests' own Ray
@@ -188,13 +189,7 @@ def test_ray_trainers_made_on_page_threads_that_end_all_start():
     thread of its own, the second trainer never started.
     """
     pytest.importorskip("ray")
-    done = subprocess.run(
-        [sys.executable, "-c", _PAGE_THREADS],
-        cwd=Path(__file__).resolve().parents[1],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    done = spawn(["-c", _PAGE_THREADS], cwd=Path(__file__).resolve().parents[1])
     assert done.stdout.strip().splitlines()[-1:] == ["ok 0 0 0"], done.stdout + done.stderr
 
 
@@ -214,11 +209,10 @@ class _Counting:
         self.call = Call
 
 
-def test_a_page_rerun_costs_the_ray_trainer_few_round_trips(ray_local, closing, monkeypatch):
+def test_a_page_rerun_costs_the_ray_trainer_few_round_trips(ray_backend, closing, monkeypatch):
     """Each reply carries playing/queued for a moment, and a config already applied is not
     sent again: on a busy host every round trip is time a page's Pause waits."""
-    backend = backends.RayBackend(2, slots_name=f"slots-{uuid.uuid4().hex}")
-    t = closing(backend.trainer(CFG))
+    t = closing(ray_backend.trainer(CFG))
     counting = _Counting(t._actor)
     monkeypatch.setattr(t, "_actor", counting)  # undone before `closing` ends the actor
     assert t.play() and t.playing and not t.queued

@@ -10,7 +10,7 @@ import pytest
 
 from bench import classroom, soak
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("spawn")]  # servers, browsers
 
 
 def test_soak_sample_visits_train_reset_reload_and_close_without_tracebacks():

@@ -4,104 +4,84 @@ Skips (with the reason) where Debian's Chromium or Playwright is missing; the re
 still runs.
 """
 
-import contextlib
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
-import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from bench._app import CHROMIUM, chromium, streamlit_server
+
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("PLAYGROUND_SHOTS", ROOT / "shots"))
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-]
+DESKTOP = {"width": 1400, "height": 1000}
+# a closed tab's session is let go within seconds, so a test that failed mid-run frees its slot
+TTL = {"server.disconnectedSessionTTL": "2"}
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _serve(max_trainers: str = "1"):
-    """A fresh Streamlit server on a free port, as `streamlit run app.py` starts it."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PLAYGROUND_MAX_TRAINERS": max_trainers},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start")
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """One server for the module, with room for every test's trainer: a test that fails while
+    playing cannot make the next one queue."""
+    with streamlit_server(options=TTL, env={"PLAYGROUND_MAX_TRAINERS": "4"}) as srv:
+        yield srv.url
 
 
 @pytest.fixture(scope="module")
-def server():
-    with _serve(max_trainers="1") as url:  # a cap of 1, so it is easy to hit
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+def browser() -> Iterator[Any]:
+    with chromium() as b:
         yield b
-        b.close()
 
 
-def test_first_deep_link_on_a_fresh_server_opens_cleanly(browser):
+def _let_go(page: Any) -> None:
+    """Pause a page that still plays, then close it: its slot is free before the next test."""
+    if page.is_closed():
+        page.context.close()
+        return
+    pause = page.get_by_role("button", name=re.compile("Pause"))
+    if pause.count():
+        pause.first.click(timeout=5_000)
+        page.get_by_role("button", name=re.compile("Play")).first.wait_for(timeout=5_000)
+    page.context.close()
+
+
+@pytest.fixture
+def tab(browser) -> Iterator[Callable[..., Any]]:
+    """`tab(url)` opens a page in a context of its own; every one is paused and closed after
+    the test, whether it passed or not."""
+    opened: list[Any] = []
+
+    def open_tab(url: str, viewport: dict[str, int] = DESKTOP, init_script: str = "") -> Any:
+        context = browser.new_context(viewport=viewport)
+        if init_script:
+            context.add_init_script(init_script)
+        page = context.new_page()
+        opened.append(page)
+        page.goto(url)
+        return page
+
+    yield open_tab
+    for page in opened:
+        try:
+            _let_go(page)
+        except Exception:  # a broken page is closed all the same
+            page.context.close()
+
+
+def test_first_deep_link_on_a_fresh_server_opens_cleanly(tab):
     """The link a teacher shares is often the first visit after a server start."""
-    with _serve() as url:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with streamlit_server() as srv:
+        page = tab(f"{srv.url}/playground?depth=3&activation=relu&hide=lr")
         dialogs = []
-        page.goto(f"{url}/playground?depth=3&activation=relu&hide=lr")
         page.get_by_text("Inside the network").wait_for(timeout=60_000)
         for _ in range(6):  # the notice would arrive with the first run's messages
             dialogs.append(page.locator('[role="dialog"]').count())
@@ -123,12 +103,11 @@ def test_first_deep_link_on_a_fresh_server_opens_cleanly(browser):
             == 0
         )
         assert page.locator('[data-testid="stException"]').count() == 0
-        page.close()
+        page.context.close()  # before its server goes
 
 
-def _open(browser, url: str):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(url)
+def _open(tab, url: str):
+    page = tab(url)
     page.get_by_text("Inside the network").wait_for(timeout=60_000)
     return page
 
@@ -153,9 +132,9 @@ def _loss_pixels(page) -> bytes:
     return chart.first.screenshot()
 
 
-def test_play_trains_live_and_pause_stops(browser, server):
+def test_play_trains_live_and_pause_stops(tab, server):
     page = _open(
-        browser,
+        tab,
         f"{server}/playground?dataset=spiral&depth=4&activation=relu"
         "&init=he&optimizer=adam&lr=0.01",
     )
@@ -178,13 +157,10 @@ def test_play_trains_live_and_pause_stops(browser, server):
     page.wait_for_timeout(1500)
     assert _step(page) == stopped, "after Pause the counter stands still"
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.close()
 
 
-def test_link_settings_are_applied(browser, server):
-    page = _open(
-        browser, f"{server}/playground?dataset=moons&depth=3&activation=leaky_relu&lr=0.003"
-    )
+def test_link_settings_are_applied(tab, server):
+    page = _open(tab, f"{server}/playground?dataset=moons&depth=3&activation=leaky_relu&lr=0.003")
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Hidden layers").wait_for()
     assert "Two moons" in sidebar.get_by_role("combobox", name="Dataset").input_value()
@@ -195,38 +171,35 @@ def test_link_settings_are_applied(browser, server):
     lr = sidebar.locator('[data-testid="stSlider"]').filter(has_text="Learning rate")
     assert "0.003" in lr.inner_text()
     assert "lr=0.003" in page.url
-    page.close()
 
 
-def test_bad_link_gets_a_notice_not_a_traceback(browser, server):
-    page = _open(browser, f"{server}/playground?depth=999&activation=nope")
+def test_bad_link_gets_a_notice_not_a_traceback(tab, server):
+    page = _open(tab, f"{server}/playground?depth=999&activation=nope")
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "depth must be a whole number between 1 and 32" in body
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.close()
 
 
-def test_a_play_past_the_cap_waits_in_the_queue_and_starts_when_a_tab_closes(browser, server):
-    url = f"{server}/playground?dataset=circle"
-    first = _open(browser, url)
-    first.get_by_role("button", name=re.compile("Play")).click()
-    first.get_by_role("button", name=re.compile("Pause")).wait_for()
-    second = _open(browser, url)
-    second.get_by_role("button", name=re.compile("Play")).click()
-    second.get_by_text("you are next").wait_for(timeout=10_000)
-    assert (
-        "starts by itself when a slot frees"
-        in second.locator('[data-testid="stMain"]').inner_text()
-    )
-    assert _step(second) == 0
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    second.screenshot(path=str(SHOTS / "queued.png"))
-    first.close()  # the tab goes away while training: its slot frees, the queue's first starts
-    second.get_by_text("Your turn").wait_for(timeout=10_000)
-    second.wait_for_timeout(1500)
-    assert _step(second) > 0
-    second.get_by_role("button", name=re.compile("Pause")).click()
-    second.close()
+def test_a_play_past_the_cap_waits_in_the_queue_and_starts_when_a_tab_closes(tab):
+    """On a server of its own with a cap of 1: the queue is this test's alone."""
+    with streamlit_server(options=TTL, env={"PLAYGROUND_MAX_TRAINERS": "1"}) as srv:
+        url = f"{srv.url}/playground?dataset=circle"
+        first = _open(tab, url)
+        first.get_by_role("button", name=re.compile("Play")).click()
+        first.get_by_role("button", name=re.compile("Pause")).wait_for()
+        second = _open(tab, url)
+        second.get_by_role("button", name=re.compile("Play")).click()
+        second.get_by_text("you are next").wait_for(timeout=20_000)
+        main = second.locator('[data-testid="stMain"]')
+        assert "starts by itself when a slot frees" in main.inner_text()
+        assert _step(second) == 0
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        second.screenshot(path=str(SHOTS / "queued.png"))
+        first.close()  # the tab goes away while training: its slot frees, the queue moves up
+        second.get_by_text("Your turn").wait_for(timeout=30_000)
+        second.wait_for_timeout(1500)
+        assert _step(second) > 0
+        _let_go(second)  # before its server goes
 
 
 # Keeps the page's websockets reachable, so a test can drop the connection as a network blip
@@ -246,11 +219,8 @@ _KEEP_SOCKETS = """
 """
 
 
-def test_a_dropped_connection_pauses_the_run_and_the_reconnected_tab_gets_it_back(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.add_init_script(_KEEP_SOCKETS)
-    page = context.new_page()
-    page.goto(f"{server}/playground?dataset=xor&init_seed=7")
+def test_a_dropped_connection_pauses_the_run_and_the_reconnected_tab_gets_it_back(tab, server):
+    page = tab(f"{server}/playground?dataset=xor&init_seed=7", init_script=_KEEP_SOCKETS)
     page.get_by_text("Inside the network").wait_for(timeout=60_000)
     page.get_by_role("button", name=re.compile("Play")).click()
     page.get_by_role("button", name=re.compile("Pause")).wait_for()
@@ -269,12 +239,10 @@ def test_a_dropped_connection_pauses_the_run_and_the_reconnected_tab_gets_it_bac
     page.wait_for_timeout(1500)
     assert _step(page) > kept  # and it trains on from where it was
     page.get_by_role("button", name=re.compile("Pause")).click()
-    context.close()
 
 
-def test_the_explorer_shows_each_activation_and_its_measured_table(browser, server):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server}/explorer")
+def test_the_explorer_shows_each_activation_and_its_measured_table(tab, server):
+    page = tab(f"{server}/explorer")
     page.get_by_text("Measured properties").wait_for(timeout=60_000)
     page.get_by_label("f(x) chart").first.wait_for()
     page.get_by_text("Which should I use?").wait_for()
@@ -283,12 +251,10 @@ def test_the_explorer_shows_each_activation_and_its_measured_table(browser, serv
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "largest difference" in body.lower() or "autograd" in body.lower()
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.close()
 
 
-def test_a_comparison_trains_live_from_its_link_and_pauses(browser, server):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server}/compare?vary=activation&values=relu,tanh,gelu&seeds=3&dataset=spiral")
+def test_a_comparison_trains_live_from_its_link_and_pauses(tab, server):
+    page = tab(f"{server}/compare?vary=activation&values=relu,tanh,gelu&seeds=3&dataset=spiral")
     page.get_by_text("Inside the networks").wait_for(timeout=60_000)
     assert _step(page) == 0
     assert "3 variants x 3 seeds = 9 models" in page.locator('[data-testid="stMain"]').inner_text()
@@ -308,25 +274,21 @@ def test_a_comparison_trains_live_from_its_link_and_pauses(browser, server):
     assert "vary=activation" in link and "values=relu,tanh,gelu" in link and "seeds=3" in link
     assert page.get_by_label("Training loss and test accuracy chart").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.close()
 
 
 @pytest.mark.parametrize("lab", ["dying-relu", "vanishing-gradients", "output-loss"])
-def test_each_lab_opens_from_its_link_and_trains(browser, server, lab):
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
-    page.goto(f"{server}/labs?lab={lab}")
+def test_each_lab_opens_from_its_link_and_trains(tab, server, lab):
+    page = tab(f"{server}/labs?lab={lab}", viewport={"width": 1280, "height": 720})
     page.get_by_text("What to look at").wait_for(timeout=60_000)
     _trains_a_while(page, f"lab-{lab}.png")
     page.get_by_role("button", name=re.compile("Pause")).click()
     page.get_by_role("button", name=re.compile("Play")).wait_for()
     assert page.get_by_text("By layer, now").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.close()
 
 
-def test_clicks_draw_points_that_train_and_travel_in_the_link(browser, server):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server}/playground?dataset=drawn")  # nothing to train yet: the plane alone
+def test_clicks_draw_points_that_train_and_travel_in_the_link(tab, server):
+    page = tab(f"{server}/playground?dataset=drawn")  # nothing to train yet: the plane alone
     plane = page.get_by_label("Drawing plane: click to add a point")
     plane.wait_for(timeout=60_000)
     assert (
@@ -354,19 +316,17 @@ def test_clicks_draw_points_that_train_and_travel_in_the_link(browser, server):
     plane.click(position={"x": box["width"] * 0.22, "y": box["height"] * 0.22})
     main.get_by_text("Ready to train.").wait_for(timeout=20_000)
     _trains_a_while(page, "playground-drawn.png")
-    reopened = _open(browser, page.url)  # the link brings the same drawing back
+    reopened = _open(tab, page.url)  # the link brings the same drawing back
     reopened.get_by_text("10 points: 5 orange, 5 blue. Ready to train.").wait_for(timeout=20_000)
     assert reopened.locator('[data-testid="stException"]').count() == 0
-    page.close()
-    reopened.close()
 
 
-def test_an_uploaded_csv_trains_and_a_bad_one_is_named(browser, server, tmp_path):
+def test_an_uploaded_csv_trains_and_a_bad_one_is_named(tab, server, tmp_path):
     good, bad = tmp_path / "mine.csv", tmp_path / "broken.csv"
     rows = [f"{a},{b},{'yes' if a + b > 0 else 'no'}" for a in range(-5, 6) for b in range(-3, 4)]
     good.write_text("a,b,answer\n" + "\n".join(rows) + "\n")
     bad.write_bytes(b"\x00\x01\x02 not a table")
-    page = _open(browser, f"{server}/playground")
+    page = _open(tab, f"{server}/playground")
     page.get_by_text("Your own data (CSV)").click()
     uploader = page.locator('[data-testid="stSidebar"] input[type=file]')
     uploader.set_input_files(str(good))
@@ -377,11 +337,10 @@ def test_an_uploaded_csv_trains_and_a_bad_one_is_named(browser, server, tmp_path
     sidebar.get_by_text("broken.csv: this is a binary file").wait_for(timeout=30_000)
     assert "Your CSV" in sidebar.get_by_role("combobox", name="Dataset").input_value()
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.close()
 
 
-def test_the_network_diagram_marks_the_units_the_dying_relu_preset_kills(browser, server):
-    page = _open(browser, f"{server}/playground?preset=dying_relu")
+def test_the_network_diagram_marks_the_units_the_dying_relu_preset_kills(tab, server):
+    page = _open(tab, f"{server}/playground?preset=dying_relu")
     _trains_a_while(page, "playground-network.png")
     page.wait_for_timeout(4000)  # a slow redraw after the deaths
     diagram = page.get_by_label("The network, unit by unit chart")
@@ -391,11 +350,10 @@ def test_the_network_diagram_marks_the_units_the_dying_relu_preset_kills(browser
     assert dead > 0, "plain SGD at learning rate 1.0 kills ReLU units within seconds"
     diagram.screenshot(path=str(SHOTS / "network-diagram.png"))
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.close()
 
 
-def test_clicking_a_unit_opens_its_detail_and_it_stays_through_redraws(browser, server):
-    page = _open(browser, f"{server}/playground?preset=dying_relu")
+def test_clicking_a_unit_opens_its_detail_and_it_stays_through_redraws(tab, server):
+    page = _open(tab, f"{server}/playground?preset=dying_relu")
     diagram = page.get_by_label("The network, unit by unit chart")
     diagram.scroll_into_view_if_needed()
     diagram.wait_for(timeout=20_000)
@@ -409,4 +367,3 @@ def test_clicking_a_unit_opens_its_detail_and_it_stays_through_redraws(browser, 
     assert detail.count() == 1, "the chosen unit stays chosen while the run trains"
     page.screenshot(path=str(SHOTS / "unit-detail.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.close()

@@ -4,8 +4,6 @@ import base64
 import io
 import json
 import math
-import subprocess
-import sys
 import types
 
 import numpy as np
@@ -1054,9 +1052,9 @@ def test_vega_spec_fills_in_the_skeleton_as_altair_would_convert_the_chart(name)
     assert "usermeta" not in second
 
 
-def test_charts_module_does_not_import_streamlit():
+def test_charts_module_does_not_import_streamlit(spawn):
     code = "import sys, playground.charts; print('streamlit' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = spawn(["-c", code], check=True)
     assert out.stdout.strip() == "False"
 
 

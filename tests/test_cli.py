@@ -19,6 +19,7 @@ from playground.model import INITS
 from playground.probes import LAYER_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("spawn")  # every test here runs the command line
 TIMEOUT = 180
 LAYER_FIELDS = (
     "pre_mean",

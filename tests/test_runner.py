@@ -1,5 +1,6 @@
 """The live trainer: commands take effect quickly, the host cap holds, idle pages pause."""
 
+import functools
 import gc
 import io
 import pickle
@@ -14,8 +15,9 @@ import torch
 from apptools import wait_for
 from safetensors.torch import load, save
 
-from playground import runner
+from playground import runner, train
 from playground.config import RunConfig
+from playground.history import History
 from playground.runner import Trainer
 
 CFG = RunConfig(dataset="circle", n_points=200, depth=2, width=8)
@@ -176,27 +178,30 @@ def test_changes_bring_only_new_probes_and_start_over_when_rows_went(trainers):
     assert not partial and list(again.probes["step"]) == [0]
 
 
-def test_a_poll_stays_the_same_size_however_long_the_run(trainers):
+def test_a_poll_stays_the_same_size_however_long_the_run(trainers, monkeypatch):
+    capacity = 200  # a history ten times shorter than a run's: it thins ten times sooner
+    monkeypatch.setattr(train, "History", functools.partial(History, capacity=capacity))
     t = trainers(CFG.replace(probe_every=1))
     _, cursor, _ = t.changes(visuals=False)
     sizes, thinned = [], 0
-    for _ in range(12):  # 12 x 300 probes: past the history's 2,000 rows, so it thins
-        t.step(300)
+    for _ in range(12):  # 12 x 30 probes: past the history's 200 rows, so it thins
+        t.step(30)
         snap, cursor, partial = t.changes(visuals=False, since=cursor)
         if partial:
             sizes.append(len(pickle.dumps(snap)))
         else:
             thinned += 1  # the reader's oldest rows went: it gets the whole history once
-            assert len(snap.probes) < 2000
+            assert len(snap.probes) < capacity
     assert thinned >= 1 and max(sizes) < 1.1 * min(sizes)
-    assert len(t.snapshot(visuals=False).probes) > 1000  # the full copy is far larger
+    assert len(t.snapshot(visuals=False).probes) > capacity // 2  # the full copy is far larger
 
 
 def test_a_slow_server_does_not_pause_a_run_whose_page_is_still_open(trainers):
     """Polls 6 s apart (a server under load): the old 5 s heartbeat paused such runs."""
     t = trainers()
     t.play()
-    time.sleep(6.0)
+    t._beat = time.monotonic() - 6.0  # the page's last poll, 6 s ago
+    time.sleep(0.5)  # the loop checks the heartbeat between slices of 0.02 s
     assert t.playing and t.snapshot(visuals=False).message is None
     assert runner.HEARTBEAT_S >= 60  # a safety net for a release hook that never fired
 

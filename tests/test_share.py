@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from playground.comparison import COMPARE_KEYS, compare_from_query
 from playground.config import from_query
 from ui import share
+from ui.share import Address, is_loopback, students_address
 
 
 @pytest.fixture(autouse=True)
@@ -78,7 +79,9 @@ def test_presenter_mode_from_a_link_keeps_one_chart_large_text_and_its_link():
     assert "Loss chart" in titles  # the loss alone beside the map
     assert any("font-size: 18px" in h.value for h in at.html)
     assert at.query_params["present"] == "gradients"
-    assert _shared(at)["present"] == "gradients"  # the shared link presents too
+    assert "present" not in _shared(at)  # students get their own page, not the projector's
+    at.toggle(key="share_presenting").set_value(True).run()
+    assert _shared(at)["present"] == "gradients"  # unless the teacher asks for it
 
 
 def test_presenter_mode_is_off_without_the_link_parameter():
@@ -114,3 +117,76 @@ def test_presenting_a_lab_folds_its_words_and_picker_away_and_an_unknown_view_sa
     assert not at.info or all("What to look at" not in i.value for i in at.info)
     assert any("present" in w.value and "names no presenter view" in w.value for w in at.warning)
     assert at.session_state["present"] == "gradients"
+
+
+@pytest.mark.parametrize(
+    ("opened", "public", "address", "wide", "network", "expected"),
+    [
+        # a public URL wins, with its path (a hosted app under a prefix)
+        ("http://localhost:8501/x", "https://class.example.org/ap/", None, True, "10.0.0.5",
+         Address("https://class.example.org/ap", "PLAYGROUND_PUBLIC_URL", False)),
+        # then browser.serverAddress set on purpose, with browser.serverPort
+        ("http://localhost:8501/x", None, "lab-pc.school", True, "10.0.0.5",
+         Address("http://lab-pc.school:8501", "browser.serverAddress", False)),
+        # then the page's own address, when it is not this machine's loopback
+        ("https://demo.example.org/playground", None, None, True, "10.0.0.5",
+         Address("https://demo.example.org", "this page's address", False)),
+        ("http://192.168.1.7:8501/playground", None, None, True, "10.0.0.5",
+         Address("http://192.168.1.7:8501", "this page's address", False)),
+        # loopback: the network address offered where the server listens beyond loopback
+        ("http://localhost:8501/playground", None, None, True, "192.168.1.20",
+         Address("http://localhost:8501", "this page's address", True, "http://192.168.1.20:8501")),
+        ("http://127.0.0.1:8501/", None, None, False, "192.168.1.20",
+         Address("http://127.0.0.1:8501", "this page's address", True, None)),
+        ("http://[::1]:8501/", None, None, True, "127.0.0.1",
+         Address("http://[::1]:8501", "this page's address", True, None)),
+    ],
+)  # fmt: skip
+def test_the_students_address_is_one_their_phones_can_open(
+    opened, public, address, wide, network, expected
+):
+    assert students_address(opened, public, address, 8501, wide, network) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("localhost", True), ("127.0.0.1", True), ("127.8.9.1", True), ("::1", True),
+     ("[::1]", True), ("app.localhost", True), ("192.168.1.2", False), ("10.0.0.1", False),
+     ("example.org", False), ("::ffff:10.0.0.1", False)],
+)  # fmt: skip
+def test_loopback_is_only_this_machine(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def _shared_url(at) -> str:
+    return next(c for c in at.code if "?" in c.value).value
+
+
+def test_a_public_url_is_the_shared_links_address(monkeypatch):
+    monkeypatch.setenv(share.PUBLIC_URL, "https://class.example.org/")
+    at = open_page(dataset="xor")
+    url = urlsplit(_shared_url(at))
+    assert (url.scheme, url.netloc, url.path) == ("https", "class.example.org", "/")
+    assert not [w for w in at.warning if "cannot open it" in w.value]
+
+
+def test_a_loopback_page_offers_the_network_address_and_says_what_localhost_means(monkeypatch):
+    from streamlit import net_util
+
+    monkeypatch.setattr(net_util, "get_internal_ip", lambda: "192.168.1.20")
+    at = open_page(dataset="xor")
+    assert urlsplit(_shared_url(at)).hostname == "192.168.1.20"
+    assert any("same network" in c.value for c in at.caption)
+    at.toggle(key="share_network").set_value(False).run()
+    assert urlsplit(_shared_url(at)).hostname in ("localhost", "127.0.0.1")
+    assert any("phone cannot open it" in w.value for w in at.warning)
+
+
+def test_with_no_network_address_a_loopback_link_is_named_as_such(monkeypatch):
+    from streamlit import net_util
+
+    monkeypatch.setattr(net_util, "get_internal_ip", lambda: "127.0.0.1")
+    at = open_page(dataset="xor")
+    assert urlsplit(_shared_url(at)).hostname in ("localhost", "127.0.0.1")
+    warning = next(w.value for w in at.warning if "phone cannot open it" in w.value)
+    assert "PLAYGROUND_PUBLIC_URL" in warning

@@ -250,7 +250,9 @@ def results(snap: Snapshot) -> Show:
         )
         extra, caption = None, REGRESSION_NOTE
     else:
-        left = spec(r.confusion_chart(res), "confusion", width="content")
+        matrix = r.confusion_chart(res)
+        # a layered chart is squeezed into its element's height: the matrix's own, plus room
+        left = spec(matrix, "confusion", width="content", height=matrix.height + r.CONFUSION_ROOM)
         right = spec(r.accuracy_chart(res), "class_accuracy", height=RESULT_HEIGHT)
         tiles = _class_tiles(res)
         extra = _mistakes_html(res) if res.images is not None else None

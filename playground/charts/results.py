@@ -21,9 +21,20 @@ SEQUENTIAL = ["#f4f7fb", "#0877bd"]  # white to the positive class's blue: share
 MAX_POINTS = 500  # predicted-vs-actual points drawn: enough to see the spread
 
 
+CONFUSION_PX = (240, 420)  # the matrix's side: wide enough for its title, within a column
+CONFUSION_ROOM = 130  # px around the matrix: title, axis labels and titles
+
+
+def confusion_cell(n_classes: int) -> int:
+    """A cell's side in px: the matrix at least CONFUSION_PX[0] and at most [1] across, and
+    never under 12 px (a count still fits)."""
+    n = max(n_classes, 1)
+    return max(12, min(CONFUSION_PX[1] // n, max(CONFUSION_PX[0] // n, 40)))
+
+
 @_cache
 def _confusion_skeleton(names: tuple[str, ...]) -> alt.LayerChart:
-    size = max(18, min(40, 360 // max(len(names), 1)))
+    size = confusion_cell(len(names))
     x = alt.X("predicted:N", title="predicted class", sort=list(names), axis=alt.Axis(labelAngle=0))
     y = alt.Y("actual:N", title="true class", sort=list(names))
     tips = [
