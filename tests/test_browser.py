@@ -79,7 +79,8 @@ def tab(browser) -> Iterator[Callable[..., Any]]:
 
 def test_first_deep_link_on_a_fresh_server_opens_cleanly(tab):
     """The link a teacher shares is often the first visit after a server start."""
-    with streamlit_server() as srv:
+    public = "https://class.example.org"  # a hosted app: its students' address is this one
+    with streamlit_server(env={"PLAYGROUND_PUBLIC_URL": public}) as srv:
         page = tab(f"{srv.url}/playground?depth=3&activation=relu&hide=lr")
         dialogs = []
         page.get_by_text("Inside the network").wait_for(timeout=60_000)
@@ -103,7 +104,30 @@ def test_first_deep_link_on_a_fresh_server_opens_cleanly(tab):
             == 0
         )
         assert page.locator('[data-testid="stException"]').count() == 0
+        link = _shared_link(page)
+        assert link.startswith(f"{public}/playground?") and "hide=lr" in link, link
         page.context.close()  # before its server goes
+
+
+def _shared_link(page) -> str:
+    """Open Share and read the link it offers (the QR code is drawn from the same text)."""
+    page.get_by_role("button", name=re.compile("Share")).click()
+    code = page.locator('[data-testid="stPopoverBody"] [data-testid="stCode"]')
+    code.wait_for(timeout=10_000)
+    return code.inner_text().strip()
+
+
+def test_a_loopback_link_is_named_beside_its_qr_code(tab, server):
+    """The test server listens on 127.0.0.1 alone: no network address to offer, so Share
+    says the phones cannot open its link."""
+    page = tab(f"{server}/playground?dataset=xor&present=1")
+    page.get_by_role("button", name=re.compile("Share")).wait_for(timeout=60_000)
+    link = _shared_link(page)
+    assert link.startswith("http://127.0.0.1:") and "present" not in link, link
+    body = page.locator('[data-testid="stPopoverBody"]')
+    body.get_by_text("a student's phone cannot open it").wait_for(timeout=10_000)
+    assert body.get_by_role("img").count() == 1  # the QR code
+    body.screenshot(path=str(SHOTS / "share-loopback.png"))
 
 
 def _open(tab, url: str):
@@ -117,12 +141,24 @@ def _step(page) -> int:
     return int(text.replace(",", ""))
 
 
+def _wait_for_steps(page, at_least: int = 1, timeout_ms: int = 30_000) -> int:
+    """The Step counter once it reads `at_least`: training happened, before a test looks at
+    what training shows."""
+    page.wait_for_function(
+        """n => { const el = document.querySelector('[aria-label="Step"] .tile-value');
+                  return el && parseInt(el.textContent.replace(/,/g, '')) >= n; }""",
+        arg=at_least,
+        timeout=timeout_ms,
+    )
+    return _step(page)
+
+
 def _trains_a_while(page, shot: str) -> None:
     """Play, three seconds of training that the counter shows, and a screenshot to look at."""
     page.get_by_role("button", name=re.compile("Play")).click()
     page.get_by_role("button", name=re.compile("Pause")).wait_for()
+    _wait_for_steps(page)
     page.wait_for_timeout(3000)
-    assert _step(page) > 0
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / shot), full_page=True)
 
@@ -333,10 +369,30 @@ def test_an_uploaded_csv_trains_and_a_bad_one_is_named(tab, server, tmp_path):
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("mine.csv (77 rows, 2 features, binary).").wait_for(timeout=30_000)
     page.get_by_text("Results on the test set").wait_for(timeout=30_000)
+    _confusion_matrix_is_drawn(page)
     uploader.set_input_files(str(bad))
     sidebar.get_by_text("broken.csv: this is a binary file").wait_for(timeout=30_000)
     assert "Your CSV" in sidebar.get_by_role("combobox", name="Dataset").input_value()
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _confusion_matrix_is_drawn(page) -> None:
+    """The matrix as a person sees it: a chart at least 240 px square, inside the page."""
+    matrix = page.get_by_label("Confusion matrix (test set) chart")
+    matrix.wait_for(timeout=30_000)
+    box = matrix.bounding_box()
+    assert box["width"] >= 240 and box["height"] >= 240, box
+    assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"], box
+
+
+def test_the_confusion_matrix_draws_for_iris(tab, server):
+    page = _open(tab, f"{server}/playground?dataset=iris")
+    page.get_by_role("button", name=re.compile("Play")).click()
+    _wait_for_steps(page)
+    _confusion_matrix_is_drawn(page)
+    page.get_by_label("Confusion matrix (test set) chart").screenshot(
+        path=str(SHOTS / "confusion-iris.png")
+    )
 
 
 def test_the_network_diagram_marks_the_units_the_dying_relu_preset_kills(tab, server):
@@ -352,18 +408,34 @@ def test_the_network_diagram_marks_the_units_the_dying_relu_preset_kills(tab, se
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def _tap_unit(page, diagram, layer: str, unit: str) -> None:
+    """Find a unit as a person does, by pointing until its tooltip names it, then click it.
+    The chart is a canvas: its marks have no elements to find."""
+    box = diagram.bounding_box()
+    tip = page.locator("#vg-tooltip-element")
+    for y in range(0, int(box["height"]), 10):
+        for x in range(0, int(box["width"]), 10):
+            page.mouse.move(box["x"] + x, box["y"] + y)
+            text = tip.inner_text() if tip.count() and tip.is_visible() else ""
+            if layer in text and f"{unit}\n" in text + "\n":
+                page.mouse.click(box["x"] + x, box["y"] + y)
+                return
+    raise AssertionError(f"no unit with the tooltip {layer}, {unit} in the diagram")
+
+
 def test_clicking_a_unit_opens_its_detail_and_it_stays_through_redraws(tab, server):
     page = _open(tab, f"{server}/playground?preset=dying_relu")
     diagram = page.get_by_label("The network, unit by unit chart")
-    diagram.scroll_into_view_if_needed()
     diagram.wait_for(timeout=20_000)
-    page.wait_for_timeout(1000)
-    diagram.click(position={"x": 105, "y": 88})  # layer 1's first unit
+    diagram.scroll_into_view_if_needed()
+    _tap_unit(page, diagram, "layer 1 · ReLU", "unit 1")
     detail = page.get_by_text(re.compile(r"Layer 1 · ReLU · unit 1"))
     detail.wait_for(timeout=20_000)
     page.get_by_label("What its activation receives chart").wait_for()
     page.get_by_role("button", name=re.compile("Play")).click()
+    before = _wait_for_steps(page)
     page.wait_for_timeout(5000)  # two slow redraws of the diagram
+    assert _step(page) > before, "the run trains on"
     assert detail.count() == 1, "the chosen unit stays chosen while the run trains"
     page.screenshot(path=str(SHOTS / "unit-detail.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0

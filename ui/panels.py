@@ -251,8 +251,9 @@ def results(snap: Snapshot) -> Show:
         extra, caption = None, REGRESSION_NOTE
     else:
         matrix = r.confusion_chart(res)
-        # a layered chart is squeezed into its element's height: the matrix's own, plus room
-        left = spec(matrix, "confusion", width="content", height=matrix.height + r.CONFUSION_ROOM)
+        # a layered chart is squeezed into its element's size: the matrix's own, plus room
+        room_x, room_y = r.CONFUSION_ROOM
+        left = spec(matrix, "confusion", width=matrix.width + room_x, height=matrix.height + room_y)
         right = spec(r.accuracy_chart(res), "class_accuracy", height=RESULT_HEIGHT)
         tiles = _class_tiles(res)
         extra = _mistakes_html(res) if res.images is not None else None

@@ -22,7 +22,7 @@ MAX_POINTS = 500  # predicted-vs-actual points drawn: enough to see the spread
 
 
 CONFUSION_PX = (240, 420)  # the matrix's side: wide enough for its title, within a column
-CONFUSION_ROOM = 130  # px around the matrix: title, axis labels and titles
+CONFUSION_ROOM = (230, 130)  # px beside and below the matrix: labels, titles, the legend
 
 
 def confusion_cell(n_classes: int) -> int:
