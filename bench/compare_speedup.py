@@ -1,6 +1,6 @@
 """Lock-step batching against training the same models one at a time.
 
-A comparison of V variants x S seeds is one batched computation (`playground.compare.Stack`);
+A comparison of V variants x S seeds is one batched computation (`playground.stack.Stack`);
 this times it against the same engine training each model on its own (a stack of one), same
 data, same batches, same probe schedule (losses of every model on the training set every
 `--probe-every` steps) on both sides, in this process. Two cases: 8 seeds of one activation,
@@ -19,10 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from bench._common import REFERENCE, setup_torch  # noqa: E402
-from playground import compare  # noqa: E402
-from playground.compare import Model  # noqa: E402
 from playground.config import RunConfig  # noqa: E402
 from playground.data import make_dataset  # noqa: E402
+from playground.stack import Model, batch_order, stack_for  # noqa: E402
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "elu", "silu", "gelu", "mish"]
 TARGETS = {"seeds": 8.0, "activations": 3.5}
@@ -47,12 +46,12 @@ def case(
     data = make_dataset(net.data_config())
     x = torch.as_tensor(data.x_train, dtype=torch.float32)
     y = torch.as_tensor(data.y_train, dtype=torch.float32).view(-1, 1)
-    batches = compare.batch_order(len(x), net.batch_size, steps, seed=0)
+    batches = batch_order(len(x), net.batch_size, steps, seed=0)
     shape = (net.width, net.depth, "bce_logits")
     ratios = []
     for _ in range(rounds):
-        together = _train([compare.stack_for(data, models, *shape)], x, y, batches, probe_every)
-        alone = [compare.stack_for(data, [m], *shape) for m in models]
+        together = _train([stack_for(data, models, *shape)], x, y, batches, probe_every)
+        alone = [stack_for(data, [m], *shape) for m in models]
         ratios.append(_train(alone, x, y, batches, probe_every) / together)
     return ratios
 

@@ -37,7 +37,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from bench._app import ROOT  # noqa: E402
 from playground import activations, drawing  # noqa: E402
-from playground.comparison import (  # noqa: E402
+from playground.comparison_config import (  # noqa: E402
     COMPARE_KEYS,
     MAX_SEEDS,
     VARIES,

@@ -2,15 +2,15 @@
 over several weight seeds, every model on the same data and batches, trained in lock-step.
 
 Composition only: the shared settings come from the sidebar (ui.settings), what varies and the
-race's panels from ui.compare, the trainer from the session (ui.session).
+race's panels from ui.race, the trainer from the session (ui.session).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from playground.comparison import COMPARE_KEYS
-from ui import compare, present, session, settings
+from playground.comparison_config import COMPARE_KEYS
+from ui import present, race, session, settings
 from ui.entry import enter_through_app
 
 enter_through_app()
@@ -26,13 +26,13 @@ def main() -> None:
         )
     new_link = settings.arrived_with_a_new_link(st.query_params.to_dict())
     base = settings.sidebar(extra=COMPARE_KEYS)
-    cfg = compare.picker(base, new_link)
+    cfg = race.picker(base, new_link)
     trainer = session.sync(cfg)
     settings.show_notices(base)
-    compare.show_notices(cfg)
+    race.show_notices(cfg)
     if trainer is None:
         st.stop()
-    compare.race_panel(trainer, page="compare")
+    race.panel(trainer, page="compare")
 
 
 main()

@@ -1,7 +1,7 @@
 """Labs: one click from a question to the experiment that answers it.
 
 Composition only: the lab and its words come from ui.labs, the shared settings from the sidebar
-(ui.settings, with the lab's applied), the race's panels from ui.compare, the trainer from the
+(ui.settings, with the lab's applied), the race's panels from ui.race, the trainer from the
 session (ui.session).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import compare, labs, session, settings
+from ui import labs, race, session, settings
 from ui.entry import enter_through_app
 
 enter_through_app()
@@ -30,7 +30,7 @@ def main() -> None:
     trainer = session.sync(labs.config(lab, base, seeds))
     if trainer is None:
         st.stop()
-    compare.race_panel(trainer, page="labs", after=lambda: labs.next_question(lab))
+    race.panel(trainer, page="labs", after=lambda: labs.next_question(lab))
 
 
 main()

@@ -33,7 +33,8 @@ import pandas as pd
 import torch
 
 from playground import allocator, configure_torch, runner
-from playground.comparison import CompareConfig, CompareTrainer
+from playground.comparison_config import CompareConfig
+from playground.comparison_trainer import CompareTrainer
 from playground.config import RunConfig
 from playground.runner import Cursor, RunInfo, Slots, Snapshot, Trainer, Worker
 

@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
+from playground.history import thin_index
 from playground.upload import Upload
 
 TASKS = ("binary", "multiclass", "regression")
@@ -496,3 +498,29 @@ def make_dataset(cfg: DataConfig) -> Dataset:
     names = list(feature_names)
     images = x[test].reshape(-1, 8, 8).astype(np.float32) if cfg.name == "digits" else None
     return Dataset(spec, x_train, y_train, x_test, y_test, names, list(class_names), plane, images)
+
+
+def points_frame(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    max_points: int = 1000,
+) -> pd.DataFrame:
+    """The data points for the map (`charts.boundary_chart`): columns x1, x2, label, split.
+
+    Only the first two features are used. Each split is thinned evenly to `max_points` so that
+    a large dataset does not bloat every redraw.
+    """
+    parts = []
+    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        x, y = np.asarray(x), np.asarray(y).reshape(-1)
+        idx = thin_index(len(y), max_points)
+        part = {
+            "x1": x[idx, 0].astype(np.float64),
+            "x2": x[idx, 1].astype(np.float64),
+            "label": y[idx],
+            "split": split,
+        }
+        parts.append(pd.DataFrame(part))
+    return pd.concat(parts, ignore_index=True)

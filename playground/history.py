@@ -163,3 +163,20 @@ class History:
         buf = io.StringIO()
         self.probes.frame().to_csv(buf, index=False)
         return buf.getvalue()
+
+
+def thin_index(n: int, max_rows: int) -> np.ndarray:
+    """Every k-th index from 0 plus the last one, at most `max_rows` in all.
+
+    The stride is anchored at the first row, so as a series grows the same rows stay picked
+    (until the stride changes) and a redrawn line does not shimmer.
+    """
+    if max_rows < 2:
+        raise ValueError("max_rows must be at least 2")
+    if n <= max_rows:
+        return np.arange(n)
+    stride = -(-(n - 1) // (max_rows - 1))  # ceil
+    idx = np.arange(0, n, stride)
+    if idx[-1] != n - 1:
+        idx = np.append(idx, n - 1)
+    return idx

@@ -24,7 +24,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from playground.comparison import MAX_SEEDS, CompareConfig, Comparison, Variant
+from playground.comparison import Comparison
+from playground.comparison_config import MAX_SEEDS, CompareConfig, Variant
 from playground.config import SETTING, ConfigError, RunConfig, from_query, parse_hide
 from playground.inspection import inspect_init
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from playground.comparison import CompareConfig
+from playground.comparison_config import CompareConfig
 from playground.config import RunConfig
 
 MAP_CELLS = 40 * 40  # the decision map's forward pass per redraw (runner's default resolution)

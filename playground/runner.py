@@ -20,15 +20,15 @@ import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 import torch
 
 from playground import activations, network
-from playground.charts import points_frame
 from playground.config import SETTINGS, RunConfig, config_dict
+from playground.data import points_frame
 from playground.network import NetworkView
 from playground.probes import LayerStats
 from playground.results import Results
@@ -239,16 +239,34 @@ class Snapshot:
         return self.info.task
 
 
-class Worker:
+class Trainable(Protocol):
+    """What a trainer's thread drives: a Playground `Run` or a `Comparison`."""
+
+    step_count: int
+
+    @property
+    def diverged(self) -> object: ...  # None while training goes on; why it stopped after
+    def step(self, n: int = 1, probe_at_end: bool = False) -> int: ...
+    def train_for(self, seconds: float) -> int: ...
+    def reset(self) -> None: ...
+
+
+ConfigT = TypeVar("ConfigT")  # what a trainer is built from: RunConfig, CompareConfig
+RunT = TypeVar("RunT", bound=Trainable)  # what it trains: a Run, a Comparison
+InfoT = TypeVar("InfoT")  # what stays fixed while it trains: RunInfo, CompareInfo
+SnapshotT = TypeVar("SnapshotT")  # what a page reads: Snapshot, CompareSnapshot
+
+
+class Worker(Generic[ConfigT, RunT, InfoT, SnapshotT]):
     """The trainer contract: commands in, snapshots out, a thread that trains, the host's cap
     and a heartbeat. What it trains comes from `_build`: a `Run` for the Playground's
-    `Trainer`, a comparison for `playground.comparison.CompareTrainer`.
+    `Trainer`, a comparison for `playground.comparison_trainer.CompareTrainer`.
     """
 
     diverged_note = DIVERGED_NOTE
 
     def __init__(
-        self, cfg: RunConfig, boundary_resolution: int = 40, slots: SlotKeeper = LOCAL_SLOTS
+        self, cfg: ConfigT, boundary_resolution: int = 40, slots: SlotKeeper = LOCAL_SLOTS
     ) -> None:
         self.run = self._build(cfg)
         self.slots = slots
@@ -266,10 +284,10 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name="trainer", daemon=True)
         self._thread.start()
 
-    def _build(self, cfg: Any) -> Any:
+    def _build(self, cfg: ConfigT) -> RunT:
         raise NotImplementedError
 
-    def _info_of(self, run: Any) -> Any:
+    def _info_of(self, run: RunT) -> InfoT:
         raise NotImplementedError
 
     @property
@@ -322,15 +340,7 @@ class Worker:
             self.run.reset()
             self._message = None
 
-    def resume(self, weights: dict[str, torch.Tensor], step: int = 0) -> None:
-        """Go on from saved weights (see `Run.resume`), paused; the run is kept if they do not
-        fit (ValueError)."""
-        with self._lock:
-            self._stop_playing()
-            self.run.resume(weights, step)
-            self._message = None
-
-    def _rebuild(self, cfg: RunConfig) -> None:
+    def _rebuild(self, cfg: ConfigT) -> None:
         run = self._build(cfg)  # built outside the lock: the old run keeps answering meanwhile
         with self._lock:
             self._stop_playing()
@@ -364,7 +374,7 @@ class Worker:
         return self._closed
 
     # ---- reading ----------------------------------------------------------------------------
-    def snapshot(self, visuals: bool | Collection[str] = True) -> Snapshot:
+    def snapshot(self, visuals: bool | Collection[str] = True) -> SnapshotT:
         """A consistent copy of the run's state; also counts as a heartbeat.
 
         `visuals` asks for what only a drawn page needs and costs a forward pass under the
@@ -376,7 +386,7 @@ class Worker:
 
     def changes(
         self, visuals: bool | Collection[str] = True, since: Cursor | None = None
-    ) -> tuple[Any, Cursor | None, bool]:
+    ) -> tuple[SnapshotT, Cursor | None, bool]:
         raise NotImplementedError
 
     def _speed(self) -> float:
@@ -435,7 +445,7 @@ class Worker:
         self.slots.release(self._key)
 
 
-class Trainer(Worker):
+class Trainer(Worker[RunConfig, Run, RunInfo, Snapshot]):
     """Owns a `Run` and the thread that trains it: the Playground's trainer."""
 
     def _build(self, cfg: RunConfig) -> Run:
@@ -447,6 +457,14 @@ class Trainer(Worker):
     def set_lr(self, lr: float) -> None:
         with self._lock:
             self.run.set_lr(lr)
+
+    def resume(self, weights: dict[str, torch.Tensor], step: int = 0) -> None:
+        """Go on from saved weights (see `Run.resume`), paused; the run is kept if they do not
+        fit (ValueError)."""
+        with self._lock:
+            self._stop_playing()
+            self.run.resume(weights, step)
+            self._message = None
 
     def set_display(self, cfg: RunConfig) -> None:
         """Adopt `cfg`'s display-only settings (they change what is drawn, not the run)."""
@@ -499,7 +517,7 @@ class Trainer(Worker):
             run.flush()
             series = run.history.probes
             same = since is not None and since.history == run.history.id
-            start = series.after(since.version, since.seq) if same else 0
+            start = series.after(since.version, since.seq) if since is not None and same else 0
             partial = same and start > 0
             cursor = Cursor(run.history.id, series.version, series.last_seq)
             message, self._message = self._message, None

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from playground import charts
+from playground.data import points_frame
 
 # ---- helpers ----------------------------------------------------------------------------------
 
@@ -94,7 +95,7 @@ def _points(task: str, seed: int = 0) -> pd.DataFrame:
     else:
         y_train = np.array([0, 1, 0, 1, 0, 1, 0, 1], dtype=np.float32)
         y_test = np.array([1, 0, 1, 0], dtype=np.float32)
-    return charts.points_frame(rng.normal(size=(8, 2)), y_train, rng.normal(size=(4, 2)), y_test)
+    return points_frame(rng.normal(size=(8, 2)), y_train, rng.normal(size=(4, 2)), y_test)
 
 
 # ---- downsample -------------------------------------------------------------------------------
@@ -315,7 +316,7 @@ def test_only_the_series_with_one_row_get_a_dot():
 
 def test_points_frame_builds_columns_and_splits():
     x_train, x_test = np.arange(10.0).reshape(5, 2), -np.arange(6.0).reshape(3, 2)
-    pts = charts.points_frame(x_train, np.array([0, 1, 0, 1, 1]), x_test, np.array([1, 0, 1]))
+    pts = points_frame(x_train, np.array([0, 1, 0, 1, 1]), x_test, np.array([1, 0, 1]))
     assert list(pts.columns) == ["x1", "x2", "label", "split"]
     assert pts["split"].tolist() == ["train"] * 5 + ["test"] * 3
     assert pts["x1"].tolist()[:5] == [0, 2, 4, 6, 8] and pts["x2"].tolist()[5:] == [-1, -3, -5]
@@ -324,7 +325,7 @@ def test_points_frame_builds_columns_and_splits():
 
 def test_points_frame_thins_large_splits():
     x = np.zeros((5000, 2))
-    pts = charts.points_frame(x, np.zeros(5000), x[:10], np.zeros(10), max_points=300)
+    pts = points_frame(x, np.zeros(5000), x[:10], np.zeros(10), max_points=300)
     assert (pts["split"] == "train").sum() <= 300 and (pts["split"] == "test").sum() == 10
 
 

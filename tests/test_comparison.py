@@ -12,13 +12,9 @@ import torch
 from apptools import wait_for
 
 from playground import limits
-from playground.comparison import (
-    MAX_PROBES,
-    CompareConfig,
-    CompareTrainer,
-    Comparison,
-    compare_from_query,
-)
+from playground.comparison import MAX_PROBES, Comparison
+from playground.comparison_config import CompareConfig, compare_from_query
+from playground.comparison_trainer import CompareTrainer
 from playground.config import RunConfig
 from playground.runner import Slots
 from playground.train import Run

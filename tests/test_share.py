@@ -12,7 +12,7 @@ from apptools import ROOT, open_page
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from playground.comparison import COMPARE_KEYS, compare_from_query
+from playground.comparison_config import COMPARE_KEYS, compare_from_query
 from playground.config import from_query
 from ui import share
 from ui.share import Address, is_loopback, students_address

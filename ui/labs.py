@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from playground import activations, charts, labs
-from playground.comparison import MAX_SEEDS, CompareConfig
+from playground.comparison_config import MAX_SEEDS, CompareConfig
 from playground.config import SETTING, RunConfig, to_query
 from playground.model import INITS
 from ui import present, settings

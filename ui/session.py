@@ -21,7 +21,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from playground import backends, configure_torch, limits
 from playground.backends import TrainerHandle
-from playground.comparison import CompareConfig
+from playground.comparison_config import CompareConfig
 from playground.config import RunConfig
 from playground.runner import Snapshot
 from ui import restore, share

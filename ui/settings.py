@@ -52,7 +52,7 @@ def _alpha_key(act: str) -> str:
 def apply_link(params: Mapping[str, Any], extra: Collection[str] = ()) -> None:
     """Make the session's settings those of a link (or preset), with notices for what was not
     applied. Runs before widgets are drawn (first run, or a widget callback). `extra` names the
-    page's own parameters, read by the page (see `ui.compare`)."""
+    page's own parameters, read by the page (see `ui.race`)."""
     preset = link_param(params, "preset")
     if preset in PRESETS:  # a scenario's settings under the link's own: the note fits the run
         params = {**PRESETS[preset].query(), **params}

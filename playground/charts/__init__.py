@@ -34,7 +34,7 @@ from playground.charts.base import (
     stacked,
     vega_spec,
 )
-from playground.charts.boundary import CONFIDENCE_OPACITY, boundary_chart, points_frame
+from playground.charts.boundary import CONFIDENCE_OPACITY, boundary_chart
 from playground.charts.compare import band_chart, variant_colors
 from playground.charts.curves import loss_chart, metric_chart
 from playground.charts.explorer import function_chart
@@ -79,7 +79,6 @@ __all__ = [
     "loss_chart",
     "metric_chart",
     "network",
-    "points_frame",
     "results",
     "variant_colors",
     "vega_spec",

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from playground.charts import heatmap
+from playground.history import thin_index
 
 # ---- palette ----------------------------------------------------------------------------------
 CLASS_0 = "#f59322"  # the TensorFlow Playground's orange (its negative class)
@@ -122,28 +123,13 @@ def _layer_sort() -> alt.EncodingSortField:
 
 
 # ---- thinning ---------------------------------------------------------------------------------
-def _thin_index(n: int, max_rows: int) -> np.ndarray:
-    """Every k-th index from 0 plus the last one, at most `max_rows` in all.
-
-    The stride is anchored at the first row, so as a series grows the same rows stay picked
-    (until the stride changes) and a redrawn line does not shimmer.
-    """
-    if max_rows < 2:
-        raise ValueError("max_rows must be at least 2")
-    if n <= max_rows:
-        return np.arange(n)
-    stride = -(-(n - 1) // (max_rows - 1))  # ceil
-    idx = np.arange(0, n, stride)
-    if idx[-1] != n - 1:
-        idx = np.append(idx, n - 1)
-    return idx
 
 
 def downsample(frame: pd.DataFrame, max_rows: int = 400) -> pd.DataFrame:
     """Evenly thinned rows (the first and the last always kept), at most `max_rows`."""
     if len(frame) <= max_rows:
         return frame.reset_index(drop=True)
-    return frame.iloc[_thin_index(len(frame), max_rows)].reset_index(drop=True)
+    return frame.iloc[thin_index(len(frame), max_rows)].reset_index(drop=True)
 
 
 def _downsample_steps(frame: pd.DataFrame, max_steps: int = MAX_STEPS) -> pd.DataFrame:
@@ -152,7 +138,7 @@ def _downsample_steps(frame: pd.DataFrame, max_steps: int = MAX_STEPS) -> pd.Dat
     unique = np.unique(steps)
     if len(unique) <= max_steps:
         return frame
-    keep = unique[_thin_index(len(unique), max_steps)]
+    keep = unique[thin_index(len(unique), max_steps)]
     return frame[np.isin(steps, keep)]
 
 

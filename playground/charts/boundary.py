@@ -1,10 +1,10 @@
 """The decision boundary: the model's output over the input plane, with the data on top.
 
-`points_frame` thins the data points (once per dataset); `boundary_chart` lays the model's output
-under them as one image whose colours are computed here (`heatmap`), not as a grid of 1,600
-rectangles for the browser to draw. Each task gets colour scales fixed by the task and the
-targets, never by the predictions, so the spec holds still while the model learns; the points'
-colour scale is the map's, so the legend describes both.
+`data.points_frame` thins the data points (once per dataset); `boundary_chart` lays the
+model's output under them as one image whose colours are computed here (`heatmap`), not as a
+grid of 1,600 rectangles for the browser to draw. Each task gets colour scales fixed by the
+task and the targets, never by the predictions, so the spec holds still while the model
+learns; the points' colour scale is the map's, so the legend describes both.
 
 Hovering the map outlines the cell under the pointer and labels it with the output there, for
 well under a millisecond of the page's time a refresh (measured in headless Chromium, where the
@@ -36,35 +36,8 @@ from playground.charts.base import (
     INK,
     SPLITS,
     _cache,
-    _thin_index,
     _with_data,
 )
-
-
-def points_frame(
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_test: np.ndarray,
-    y_test: np.ndarray,
-    max_points: int = 1000,
-) -> pd.DataFrame:
-    """The data points for `boundary_chart`: columns x1, x2, label, split.
-
-    Only the first two features are used. Each split is thinned evenly to `max_points` so that
-    a large dataset does not bloat every redraw.
-    """
-    parts = []
-    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
-        x, y = np.asarray(x), np.asarray(y).reshape(-1)
-        idx = _thin_index(len(y), max_points)
-        part = {
-            "x1": x[idx, 0].astype(np.float64),
-            "x2": x[idx, 1].astype(np.float64),
-            "label": y[idx],
-            "split": split,
-        }
-        parts.append(pd.DataFrame(part))
-    return pd.concat(parts, ignore_index=True)
 
 
 def _cell_edges(axis: np.ndarray) -> np.ndarray:
@@ -341,7 +314,7 @@ def boundary_chart(
 ) -> alt.LayerChart:
     """The model's output over the input plane as a heatmap, with the data points on top.
 
-    `grid` is what `Run.boundary()` returns; `points` what `points_frame` builds.
+    `grid` is what `Run.boundary()` returns; `points` what `data.points_frame` builds.
     Binary: P(class 1) on an orange-white-blue scale fixed to [0, 1], points coloured by class on
     the same scale. Multi-class: the predicted class's colour, faint where the model is unsure.
     Regression: the prediction on the same diverging scale, symmetric around 0 and sized from the

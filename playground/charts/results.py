@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from playground.charts import heatmap
-from playground.charts.base import CALM, INK, TEST, WARNING, WIDE, _cache, _thin_index, _with_data
+from playground.charts.base import CALM, INK, TEST, WARNING, WIDE, _cache, _with_data
+from playground.history import thin_index
 from playground.results import MISTAKES, Results, per_class_accuracy, residual_summary
 
 SEQUENTIAL = ["#f4f7fb", "#0877bd"]  # white to the positive class's blue: share of the row
@@ -173,7 +174,7 @@ def mistakes_frame(results: Results, limit: int = MISTAKES) -> pd.DataFrame:
 
 def regression_frame(results: Results) -> pd.DataFrame:
     """Test rows thinned to MAX_POINTS: actual, predicted and the residual (actual - predicted)."""
-    idx = _thin_index(len(results.actual), MAX_POINTS)
+    idx = thin_index(len(results.actual), MAX_POINTS)
     actual = np.asarray(results.actual, np.float64)[idx]
     predicted = np.asarray(results.predicted, np.float64)[idx]
     return pd.DataFrame({"actual": actual, "predicted": predicted, "residual": actual - predicted})

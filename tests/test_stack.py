@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from playground import compare
-from playground.compare import Model, Stack
 from playground.data import DataConfig, make_dataset
 from playground.model import PAIRINGS, ModelSpec, build_model
+from playground.stack import Model, Stack, batch_order, stack_for
 
 STEPS = 200
 
@@ -63,8 +62,8 @@ def _alone(m: Model, data, x, y, width, depth, pairing, batches, bn=False, l1=0.
 def _check(models: list[Model], name: str = "spiral", width: int = 8, depth: int = 3, **opts):
     data, x, y = _data(name)
     pairing = {"binary": "bce_logits", "multiclass": "ce_logits"}.get(data.task, "mse")
-    batches = compare.batch_order(len(x), 10, STEPS, seed=7)
-    stack = compare.stack_for(data, models, width, depth, pairing, **opts)
+    batches = batch_order(len(x), 10, STEPS, seed=7)
+    stack = stack_for(data, models, width, depth, pairing, **opts)
     together = [stack.step(x[idx], y[idx]) for idx in batches]
     stack.training = False
     with torch.no_grad():
@@ -135,7 +134,7 @@ def test_a_diverging_model_freezes_alone_with_its_reason():
     data, x, y = _data()
     models = [Model("relu", 0.0, "he", 0, 0.03, "sgd"), Model("relu", 0.0, "large", 0, 1e6, "sgd")]
     stack = Stack(models, data.n_features, 1, 8, 3, "bce_logits")
-    batches = compare.batch_order(len(x), 10, 100, seed=7)
+    batches = batch_order(len(x), 10, 100, seed=7)
     for idx in batches:
         stack.step(x[idx], y[idx])
     assert stack.active.tolist() == [True, False]

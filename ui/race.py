@@ -1,4 +1,6 @@
-"""The Compare page's parts: what varies (its widgets and its link), the race, the results.
+"""A race of models trained in lock-step, as the Compare and Labs pages show it: the live
+bands, the charts inside the networks, the results table and the downloads (`panel`); and the
+Compare page's picker of what races (what varies, its values, the seeds, from the link).
 
 The comparison's own settings (what varies, its values, the seeds, the target loss) live in one
 session dict beside the Playground's settings, which give the dataset and the network: a
@@ -16,18 +18,17 @@ import streamlit as st
 
 from playground import activations, charts
 from playground.backends import TrainerHandle
-from playground.comparison import (
+from playground.comparison_config import (
     MAX_SEEDS,
     MAX_VARIANTS,
     VARIES,
     CompareConfig,
-    CompareInfo,
-    CompareSnapshot,
     compare_from_query,
     default_values,
     pairing_values,
     value_label,
 )
+from playground.comparison_trainer import CompareInfo, CompareSnapshot
 from playground.config import INITS, LR_GRID, OPTIMIZERS, SETTING, RunConfig
 from ui import present, session
 from ui.panels import Show, one_view, tiles_html
@@ -348,7 +349,7 @@ def downloads(trainer: TrainerHandle) -> None:
     )  # fmt: skip
 
 
-def race_panel(trainer: TrainerHandle, page: str, after: Callable[[], None] | None = None) -> None:
+def panel(trainer: TrainerHandle, page: str, after: Callable[[], None] | None = None) -> None:
     """A comparison's controls, its size, the live race and its downloads (`after` drawn
     between the race and the downloads): the Compare page's and every lab's."""
     session.controls(trainer, page=page)
