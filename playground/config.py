@@ -18,9 +18,10 @@ from playground.model import INITS, PAIRINGS, default_pairing
 from playground.upload import Upload
 
 SCHEMA_VERSION = 1
-OPTIMIZERS = {
+MOMENTUM = 0.9  # the "momentum" optimiser: SGD with this momentum
+OPTIMIZERS = {  # key -> its name on the page
     "sgd": "SGD",
-    "momentum": "SGD + momentum 0.9",
+    "momentum": f"SGD + momentum {MOMENTUM:g}",
     "adam": "Adam",
     "rmsprop": "RMSprop",
 }

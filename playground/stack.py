@@ -34,13 +34,12 @@ import torch
 from torch import nn
 
 from playground import activations
+from playground.config import MOMENTUM, OPTIMIZERS
 from playground.data import Dataset
 from playground.model import MLP, PAIRINGS, ModelSpec, build_model, output_module
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
 RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8  # torch.optim.RMSprop's defaults
-MOMENTUM = 0.9  # the Playground's "momentum" optimiser: SGD with momentum 0.9
 BN_MOMENTUM, BN_EPS = 0.1, 1e-5  # nn.BatchNorm1d's defaults
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from playground.config import DEVICES, RunConfig
+from playground.config import DEVICES, MOMENTUM, RunConfig
 from playground.data import Dataset, make_dataset
 from playground.history import PROBE_KEYS, History
 from playground.model import MLP, PAIRINGS, ModelSpec, Pairing, build_model
@@ -385,7 +385,7 @@ class Run:
             return torch.optim.Adam(groups, lr=lr, **fast)
         if name == "rmsprop":
             return torch.optim.RMSprop(groups, lr=lr, **fast)
-        momentum = 0.9 if name == "momentum" else 0.0
+        momentum = MOMENTUM if name == "momentum" else 0.0
         return torch.optim.SGD(groups, lr=lr, momentum=momentum, **fast)
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:

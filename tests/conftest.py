@@ -143,10 +143,14 @@ def ray_local() -> Iterator[object]:
     ray.shutdown()
 
 
-@pytest.fixture
-def ray_backend(ray_local, closing) -> backends.RayBackend:
-    """A Ray backend with a cap of 2 and slots of its own, its actors ended with the test."""
-    return closing(backends.RayBackend(2, slots_name=f"slots-{uuid.uuid4().hex}"))
+@pytest.fixture(scope="module")
+def ray_backend(ray_local) -> Iterator[backends.RayBackend]:
+    """A Ray backend with a cap of 2 and slots of its own for one test module (its slots
+    actor takes seconds to start); the module's tests close their trainers, so each finds
+    every slot free, and the slots actor ends with the module."""
+    backend = backends.RayBackend(2, slots_name=f"slots-{uuid.uuid4().hex}")
+    yield backend
+    backend.close()
 
 
 @pytest.fixture(params=["thread", pytest.param("ray", marks=[FULL, RAY])])

@@ -19,6 +19,7 @@ from playground import activations, charts, labs
 from playground.comparison_config import MAX_SEEDS, CompareConfig
 from playground.config import SETTING, RunConfig, to_query
 from playground.model import INITS
+from playground.probes import PROBE_ROWS
 from ui import present, settings
 from ui.panels import one_view
 from ui.session import host_limits
@@ -252,7 +253,7 @@ def guess_and_reveal(lab: labs.Lab, base: RunConfig, seeds: int) -> None:
     one_view([chart], "init_spread", "Spread of each layer's outputs")()
     st.caption(
         f"Median over {seeds} weight seeds, the band their lowest to highest, measured on up "
-        "to 512 training points as the Playground's step-0 probe measures them."
+        f"to {PROBE_ROWS:,} training points as the Playground's step-0 probe measures them."
     )
 
 

@@ -18,11 +18,12 @@ import streamlit as st
 
 from playground import activations, advice, charts
 from playground.network import NetworkView
+from playground.probes import PROBE_ROWS
 from playground.results import Results, most_confused
 from playground.runner import RunInfo, Snapshot
 from ui import present
 
-PROBE_SET = "a fixed probe set of up to 512 training points"
+PROBE_SET = f"a fixed probe set of up to {PROBE_ROWS:,} training points"
 
 
 Show = Callable[[], None]  # a panel's elements, computed and ready to send
@@ -106,7 +107,11 @@ def metrics(snap: Snapshot) -> Show:
             f"{snap.steps_per_s:,.0f}",
             f"Training speed ({snap.epochs_per_s:,.1f} epochs/s).",
         ),
-        ("Train loss", fmt(p.train_loss), "Loss on the training points (up to 512 of them)."),
+        (
+            "Train loss",
+            fmt(p.train_loss),
+            f"Loss on the training points (up to {PROBE_ROWS:,} of them).",
+        ),
         ("Test loss", fmt(p.test_loss), "Loss on held-out points."),
         (name, value, "How well the network does on points it never trained on."),
     )
@@ -210,7 +215,8 @@ def map_and_curves_notes(info: RunInfo) -> None:
         else "Loss and R² (1 is a perfect fit, 0 is no better than predicting the mean)"
     )
     right.caption(
-        f"{what} on the training points (up to 512 of them), measured at every probe, and on "
+        f"{what} on the training points (up to {PROBE_ROWS:,} of them), measured at every "
+        "probe, and on "
         "the held-out test points, measured about twice a second of training. A widening gap "
         "between them means overfitting."
     )
@@ -523,7 +529,7 @@ def _dead_caption(snap: Snapshot) -> str:
         " Units dead from step 0 (the starting weights never let them fire on this data) are "
         "drawn apart from units that died during training."
     )
-    if keys <= {"relu", "hardswish", "gelu", "silu", "mish"}:
+    if all(activations.get(k).dead_rule == "zero" for k in keys):  # dead means outputs 0
         return (
             f"A unit is dead when it outputs exactly 0 for every point of {PROBE_SET}: no "
             "gradient reaches its weights, so it stays dead unless earlier layers change what "

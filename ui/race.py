@@ -30,6 +30,7 @@ from playground.comparison_config import (
 )
 from playground.comparison_trainer import CompareInfo, CompareSnapshot
 from playground.config import INITS, LR_GRID, OPTIMIZERS, SETTING, RunConfig
+from playground.probes import PROBE_ROWS
 from ui import present, session
 from ui.panels import Show, one_view, tiles_html
 from ui.settings import literal
@@ -185,7 +186,8 @@ def notes(info: CompareInfo) -> None:
     st.caption(
         f"Each line is a variant's median over its {info.seeds} seeds, its band the lowest to "
         "the highest seed; a diverged seed leaves the band at its last finite probe. Losses "
-        "and accuracy are measured on up to 512 training points and on the test points."
+        f"and accuracy are measured on up to {PROBE_ROWS:,} training points and on the test "
+        "points."
     )
     st.subheader("Inside the networks, and the results")
 
