@@ -347,7 +347,9 @@ def test_clicks_draw_points_that_train_and_travel_in_the_link(tab, server):
     main.get_by_text("erase", exact=True).click()
     plane.click(position={"x": box["width"] * 0.2, "y": box["height"] * 0.2})
     main.get_by_text("9 points: 4 orange, 5 blue.").wait_for(timeout=20_000)
-    assert "Not applied: your drawing: draw at least 10 points" in main.inner_text()
+    text = main.inner_text()
+    assert "Not applied" not in text  # work in progress, not an error
+    assert "The run below is still the one before the drawing" in text
     main.get_by_text("orange", exact=True).click()
     plane.click(position={"x": box["width"] * 0.22, "y": box["height"] * 0.22})
     main.get_by_text("Ready to train.").wait_for(timeout=20_000)

@@ -78,13 +78,16 @@ def test_the_page_opens_a_drawing_from_its_link_and_writes_it_back():
     assert (written[0] if isinstance(written, list) else written) == drawing.encode(d, "binary")
 
 
-def test_a_link_with_an_empty_drawing_opens_the_plane_and_says_what_it_needs():
+def test_a_link_with_an_empty_drawing_opens_the_plane_and_says_what_it_needs(fresh_session):
     cfg, notices = from_query({"dataset": "drawn"})
     assert cfg.dataset == "drawn" and notices == []
     at = open_page(dataset="drawn", points="b1,1,1;2,2,0")
     assert not at.exception
     assert "Draw your data" in [h.value for h in at.subheader]
-    assert any("draw at least 10 points" in e.value and "are 2" in e.value for e in at.error)
+    assert not at.error  # a drawing on its way is not an error
+    assert any("draw at least 10 points" in c.value and "are 2" in c.value for c in at.caption)
+    play = at.button(key="play_waiting")
+    assert play.disabled and "draw at least 10 points" in play.help
 
 
 @pytest.mark.parametrize("n", [drawing.MAX_LINK_POINTS + 5])

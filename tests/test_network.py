@@ -38,6 +38,26 @@ def test_states_and_times_of_death_match_the_hand_built_network(run):
     assert net.step == 1 and net.inputs == ["X₁", "X₂"] and net.outputs == ["P(inner disc)"]
 
 
+def test_each_units_tooltip_says_its_state_in_words_and_when_it_died(run):
+    units, _, _ = charts.network.frames(view(run))
+    hidden = units[units["col"].between(1, 2)].set_index(["col", "unit"])["status"]
+    assert hidden[(1, 1)] == "dead from step 0" and hidden[(1, 2)] == "live"
+    assert hidden[(2, 3)] == "died in training (dead since step 1)"
+    tips = [t["field"] for t in _hit_layer(charts.network.network_chart(view(run)))["tooltip"]]
+    assert "status" in tips and "died" not in tips  # a live unit's tooltip: no "null"
+
+
+def test_the_chosen_unit_is_not_outlined_in_the_colour_of_death(run):
+    hits = _hit_layer(charts.network.network_chart(view(run)))
+    assert hits["stroke"]["value"] == charts.network.SELECTED != charts.base.WARNING
+
+
+def _hit_layer(chart) -> dict:
+    """The diagram's top layer's encoding: the one the pointer finds."""
+    layers = chart.to_dict()["layer"]
+    return next(v["encoding"] for v in layers if "strokeOpacity" in v.get("encoding", {}))
+
+
 def test_links_are_the_models_weights_and_maps_its_units_outputs(run):
     net = view(run)
     units, links, _ = charts.network.frames(net)

@@ -160,3 +160,11 @@ def test_the_servers_upload_limit_takes_a_csv_and_the_largest_networks_weights()
     params = n_in * 512 + 31 * 512 * 512 + 512 * n_out + 32 * 512 + n_out
     assert params * 4 < limit_mb * 2**20 * 0.9  # float32 weights, with room for the header
     assert limit_mb * 2**20 >= upload.MAX_BYTES
+
+
+def test_the_upload_box_states_the_csvs_own_limit_and_a_drawing_leaves_it_closed():
+    at = open_page(dataset="drawn")
+    box = next(u for u in at.get("file_uploader") if u.proto.label == "CSV file")
+    assert box.proto.max_upload_size_mb == upload.MAX_BYTES // 2**20 == 10  # not the 64 MB
+    csv = next(e for e in at.expander if e.label == "Your own data (CSV)")
+    assert not csv.proto.expanded  # a drawing does not open the CSV section

@@ -22,7 +22,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from playground import backends, configure_torch, limits
 from playground.backends import TrainerHandle
 from playground.comparison_config import CompareConfig
-from playground.config import RunConfig
+from playground.config import DRAWING_PENDING, RunConfig
 from playground.runner import Snapshot
 from ui import restore, share
 from ui.panels import Show
@@ -132,6 +132,10 @@ def sync(cfg: RunConfig | CompareConfig) -> TrainerHandle | None:
     except BackendError as e:
         st.error(str(e), icon=":material/dns:")
         return box.trainer
+    pending = [m for _, m in problems if m.startswith(DRAWING_PENDING)]
+    if pending and len(pending) == len(problems):  # a drawing on its way: no error, a note
+        _drawing_pending(box.trainer, pending)
+        return box.trainer
     if problems:
         after = (
             "The current run is unchanged."
@@ -203,6 +207,27 @@ def backend() -> backends.ThreadBackend | backends.RayBackend:
             "ray==2.60.0` (see the README's classroom section), or unset it to train in "
             "the server's process."
         ) from None
+
+
+def _drawing_pending(trainer: TrainerHandle | None, pending: list[str]) -> None:
+    """A drawing that cannot train yet is work in progress, not an error: one note (and while
+    nothing has trained, a Play that says what it waits for)."""
+    needs = "; ".join(m.removeprefix(DRAWING_PENDING) for m in pending)
+    if trainer is not None and not trainer.closed:
+        st.info(
+            f"The run below is still the one before the drawing: to train on the drawing, {needs}.",
+            icon=":material/draw:",
+        )
+        return
+    st.button(
+        "Play",
+        key="play_waiting",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=True,
+        help=f"To train on the drawing: {needs}.",
+    )
+    st.caption(f"Play starts once the drawing can train: {needs}.")
 
 
 def controls(trainer: TrainerHandle, page: str = "playground") -> None:

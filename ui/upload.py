@@ -28,13 +28,15 @@ def uploader(where: Any, values: dict[str, Any], widget_key: Callable[[str], str
     `values`: the session's settings, which a good table changes (in a callback, before the
     widgets are drawn); `widget_key`: the sidebar's key of a setting's widget."""
     again = (values, widget_key)
-    with where.expander("Your own data (CSV)", expanded=values.get("upload") is not None):
+    # open while a CSV is the data (a drawing keeps its table in the same slot: not then)
+    with where.expander("Your own data (CSV)", expanded=values.get("dataset") == "upload"):
         st.file_uploader(
             "CSV file",
             type=["csv", "tsv", "txt"],
             key=FILE,
             on_change=_read,
             args=again,
+            max_upload_size=MAX_BYTES // 2**20,  # the box says this limit, not the server's
             help=f"A table with a header row, up to {MAX_BYTES // 2**20} MB: numeric "
             "columns, and text columns of few values (one-hot encoded). " + NO_LINK,
         )

@@ -35,6 +35,7 @@ ROW_PX, COLUMN_PX = 34, 96  # the grid the units sit on
 MARKS = {STATES[1]: "≈", STATES[2]: "✕", STATES[3]: "⊘"}  # saturated, died, dead from step 0
 MARK_COLOURS = [CALM, WARNING, INK]
 PICK = "unit_pick"  # the diagram's selection: a click on a unit chooses it
+SELECTED = CLASS_1  # the chosen unit's outline: blue, not the red that marks a unit that died
 
 
 def _positions(n: int, rows: int) -> np.ndarray:
@@ -94,7 +95,7 @@ def frames(net: NetworkView) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 def _unit_row(net: NetworkView, col: int, u: int, y: float) -> dict:
     row = {"col": col, "y": y, "unit": u + 1, "url": None, "state": "", "mark": "",
-           "died": None, "bias": None, "mean": None}  # fmt: skip
+           "status": "", "died": None, "bias": None, "mean": None}  # fmt: skip
     if col == 0:
         return {**row, "layer": "input", "name": net.inputs[u]}
     if col > len(net.layers):
@@ -109,10 +110,18 @@ def _unit_row(net: NetworkView, col: int, u: int, y: float) -> dict:
         "url": unit_png(layer.maps[u]) if layer.maps is not None else None,
         "state": state,
         "mark": MARKS.get(state, ""),
+        "status": _status(state, died),
         "died": died if died >= 0 else None,
         "bias": float(layer.bias[u]),
         "mean": float(layer.mean_out[u]),
     }
+
+
+def _status(state: str, died: int) -> str:
+    """A unit's state in words for its tooltip, with the step it died at where it did."""
+    if state == STATES[2] and died > 0:
+        return f"{state} (dead since step {died:,})"
+    return state
 
 
 def network_chart(net: NetworkView) -> alt.LayerChart:
@@ -130,8 +139,7 @@ def _skeleton(n_cols: int, rows: int) -> alt.LayerChart:
     tips = [
         alt.Tooltip("layer:N"),
         alt.Tooltip("name:N", title="unit"),
-        alt.Tooltip("state:N"),
-        alt.Tooltip("died:Q", title="dead since step"),
+        alt.Tooltip("status:N", title="state"),
         alt.Tooltip("bias:Q", format=".3f"),
         alt.Tooltip("mean:Q", title="mean output", format=".3f"),
     ]
@@ -193,7 +201,7 @@ def _skeleton(n_cols: int, rows: int) -> alt.LayerChart:
             y=y,
             tooltip=tips,
             strokeOpacity=alt.condition(pick, alt.value(1), alt.value(0)),
-            stroke=alt.value(WARNING),
+            stroke=alt.value(SELECTED),
         )
         .add_params(pick)
     )
