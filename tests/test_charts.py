@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from playground import charts
+from playground import activations, charts
 from playground.data import points_frame
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -1076,3 +1076,20 @@ def test_stacked_charts_keep_each_charts_own_data_and_layers():
             assert both["datasets"][name] is alone["datasets"][original["data"]["name"]]
     assert len(both["datasets"]) == len(loss["datasets"]) + len(metric["datasets"])
     assert both["autosize"]["type"] == "fit-x" and both["$schema"] == loss["$schema"]
+
+
+def test_an_activation_keeps_its_colour_whatever_is_drawn_beside_it():
+    def colours(labels: list[str]) -> dict[str, str]:
+        frame = pd.DataFrame(
+            {"x": np.repeat([0.0, 1.0], len(labels)), "activation": labels * 2, "f": 0.0}
+        )
+        scale = charts.function_chart(frame, "f", "f(x)").to_dict()["layer"][-1]["encoding"]
+        scale = scale["color"]["scale"]
+        return dict(zip(scale["domain"], scale["range"], strict=True))
+
+    alone = colours(["GELU"])
+    beside = colours(["ReLU", "Tanh", "GELU"])
+    assert alone["GELU"] == beside["GELU"]
+    assert len(set(beside.values())) == 3
+    every = charts.explorer.COLOURS
+    assert set(every) == set(activations.HIDDEN_KEYS) and len(set(every.values())) == len(every)

@@ -103,3 +103,29 @@ def test_the_advisor_answers_and_links(at):
     success = " ".join(s.value for s in at.success)
     assert "ReLU" in success
     assert "CrossEntropyLoss" in " ".join(m.value for m in at.markdown)
+
+
+def _explorer_link(**params: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.switch_page(PAGE).run()
+
+
+def test_the_pick_travels_in_the_link_and_a_link_opens_it():
+    at = _explorer_link(act="gelu,selu", x="-3,2")
+    assert not at.exception and not at.warning
+    assert at.multiselect(key="explore_keys").value == ["gelu", "selu"]
+    rows = _chart_rows(at, "f(x)")
+    assert set(rows["activation"]) == {"GELU", "SELU"}
+    assert rows["x"].min() == pytest.approx(-3.0) and rows["x"].max() == pytest.approx(2.0)
+    at.multiselect(key="explore_keys").select("relu").run()
+    assert at.query_params["act"] == "gelu,selu,relu" and at.query_params["x"] == "-3,2"
+
+
+def test_a_bad_explorer_link_is_named_and_the_defaults_stand_in():
+    at = _explorer_link(act="nope", x="9,1e9")
+    assert not at.exception
+    said = " ".join(w.value for w in at.warning)
+    assert "act: nope named no hidden activation" in said and "x must be two numbers" in said
+    assert at.multiselect(key="explore_keys").value == ["relu", "tanh", "sigmoid"]

@@ -18,6 +18,7 @@ from playground import activations, advice, charts, properties
 from playground.config import SCHEMA_VERSION
 from playground.train import available_devices
 from ui import panels
+from ui.settings import literal
 
 PLAYGROUND = "pages/1_playground.py"
 KEYS = activations.HIDDEN_KEYS
@@ -26,21 +27,61 @@ RANGE = (-10.0, 10.0)
 ROW_PX = 35  # a table row's height: the measured table is shown whole, without a scrollbar
 
 
+LINK_KEYS, LINK_RANGE = "act", "x"  # the Explorer's link: ?act=relu,gelu&x=-4,4
+
+
+def _from_link() -> list[str]:
+    """Seed the picker from the page's link on a first visit (or a new link); what it cannot
+    use is named, and the defaults stand in."""
+    params = st.query_params.to_dict()
+    arrived = (params.get(LINK_KEYS), params.get(LINK_RANGE))
+    if arrived == st.session_state.get("explore_link") or not any(arrived):
+        return []
+    st.session_state["explore_link"] = arrived
+    notices = []
+    if arrived[0]:
+        asked = [k.strip() for k in arrived[0].split(",") if k.strip()]
+        keys = [k for k in dict.fromkeys(asked) if k in KEYS]
+        if len(keys) < len(asked):
+            unknown = ", ".join(literal(k) for k in asked if k not in KEYS)
+            notices.append(f"act: {unknown} named no hidden activation ({', '.join(KEYS)})")
+        st.session_state["explore_keys"] = keys or DEFAULT_PICK
+    if arrived[1]:
+        try:
+            lo, hi = sorted(float(v) for v in arrived[1].split(","))
+            if not RANGE[0] <= lo < hi <= RANGE[1]:
+                raise ValueError
+            st.session_state["explore_range"] = (lo, hi)
+        except ValueError:
+            notices.append(f"x must be two numbers from {RANGE[0]:g} to {RANGE[1]:g}")
+    return notices
+
+
+def _to_link(keys: list[str], span: tuple[float, float]) -> None:
+    """What is drawn, in the address bar: a link opens the same plots."""
+    written = {LINK_KEYS: ",".join(keys), LINK_RANGE: f"{span[0]:g},{span[1]:g}"}
+    st.session_state["explore_link"] = (written[LINK_KEYS], written[LINK_RANGE])
+    if {k: st.query_params.get(k) for k in written} != written:
+        st.query_params.update(written)
+
+
 def pick() -> tuple[list[str], dict[str, float | None], tuple[float, float]]:
-    """The chosen activations, each one's parameter, and the x range to draw."""
+    """The chosen activations, each one's parameter, and the x range to draw; both travel in
+    the page's link."""
+    for notice in _from_link():
+        st.warning(f"Link: {notice}; using the defaults.", icon=":material/link:")
     label = {k: activations.get(k).label for k in KEYS}
+    st.session_state.setdefault("explore_keys", DEFAULT_PICK)  # a link's pick may be there
+    st.session_state.setdefault("explore_range", (-5.0, 5.0))
     keys = st.multiselect(
         "Activations",
         KEYS,
-        default=DEFAULT_PICK,
         format_func=label.get,
         key="explore_keys",
         help="Pick one to study it, or several to overlay them. Softmax, a function of a "
         "whole vector, is described under the table.",
     )
-    lo, hi = st.slider(
-        "x range", *RANGE, value=(-5.0, 5.0), step=0.5, key="explore_range", help="Inputs drawn."
-    )
+    lo, hi = st.slider("x range", *RANGE, step=0.5, key="explore_range", help="Inputs drawn.")
     alphas: dict[str, float | None] = {}
     tuned = [k for k in keys if activations.get(k).param is not None]
     for col, key in zip(st.columns(max(len(tuned), 1)), tuned, strict=False):
@@ -55,6 +96,7 @@ def pick() -> tuple[list[str], dict[str, float | None], tuple[float, float]]:
             key=f"explore_alpha_{key}",
             help=param.help,
         )
+    _to_link(keys, (lo, hi))
     return keys, alphas, (lo, hi)
 
 

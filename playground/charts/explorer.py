@@ -5,19 +5,31 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from playground import activations
 from playground.charts.base import CLASS_PALETTE, HEIGHT, INK, WIDE
 
 SERIES = "activation"
+# one colour per hidden activation, whatever else is drawn beside it: picking GELU after ReLU
+# does not repaint ReLU (the palette's ten, then four more as distinct)
+COLOURS = dict(
+    zip(activations.HIDDEN_KEYS, [*CLASS_PALETTE, "#1b9e77", "#7570b3", "#e7298a", "#a6761d"])
+)
+
+
+def colour_of(label: str) -> str:
+    """An activation's own colour, by its label (`ReLU`); grey for one not in the registry."""
+    keys = {activations.get(k).label: k for k in COLOURS}
+    return COLOURS.get(keys.get(label, ""), INK)
 
 
 def function_chart(frame: pd.DataFrame, column: str, title: str) -> alt.LayerChart:
     """One line per activation of `frame[column]` over x, with the axes through 0 drawn.
 
-    `frame` has columns x, activation and `column`; activations keep the order they come in,
-    and their colours, so f and f' of one function share a colour across the two charts.
+    `frame` has columns x, activation (its label) and `column`; activations keep the order
+    they come in, and each its own colour, in both charts and whatever else is picked.
     """
     names = list(dict.fromkeys(frame[SERIES]))
-    colors = [CLASS_PALETTE[i % len(CLASS_PALETTE)] for i in range(len(names))]
+    colors = [colour_of(name) for name in names]
     lines = (
         alt.Chart(frame)
         .mark_line(strokeWidth=2, clip=True)
