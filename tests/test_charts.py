@@ -921,7 +921,7 @@ def test_layer_lines_thin_by_step_and_keep_every_layer_of_a_kept_step():
 def test_share_chart_marks_exactly_the_bars_above_the_threshold():
     values = np.array([0.1, 0.5, np.nan, 0.25, 0.9])
     spec = charts.layer_share_chart(values, 0.25, "Dead units now", ["relu"] * 5).to_dict()
-    bars, rule = spec["layer"]
+    bars, rule, said = spec["layer"]
     rows = _rows(spec, 0)
     assert rows["layer"].tolist() == [1, 2, 4, 5]  # the NaN layer is left out
     assert rows["state"].tolist() == ["ok", "over", "ok", "over"]  # 0.25 is not above 0.25
@@ -934,6 +934,8 @@ def test_share_chart_marks_exactly_the_bars_above_the_threshold():
     assert bars["encoding"]["x"]["axis"]["format"] == "%"
     assert rule["mark"]["type"] == "rule"
     assert _rows(spec, 1)["threshold"].tolist() == [0.25]
+    assert said["mark"]["type"] == "text" and said["encoding"]["x"]["field"] == "threshold"
+    assert _rows(spec, 2)["label"].tolist() == ["warning 25%"]  # the dashed line is named
 
 
 def test_share_chart_splits_dead_from_step_0_and_died_in_training():
@@ -1093,3 +1095,8 @@ def test_an_activation_keeps_its_colour_whatever_is_drawn_beside_it():
     assert len(set(beside.values())) == 3
     every = charts.explorer.COLOURS
     assert set(every) == set(activations.HIDDEN_KEYS) and len(set(every.values())) == len(every)
+
+
+def test_a_long_runs_step_axis_asks_for_about_eight_labels_that_never_overlap():
+    axis = charts.base._step_x().to_dict()["axis"]
+    assert axis["tickCount"] == 8 and axis["labelOverlap"] is True and axis["format"] == "~s"

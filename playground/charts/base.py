@@ -173,7 +173,8 @@ def _step_x(domain: bool = True) -> alt.X:
     # at least steps 0 to 1: a lone point at step 0 (a new run, after Reset) would otherwise
     # give an empty domain, which the axis labels "NaN"
     scale = alt.Scale(domain={"unionWith": [0, 1]}, nice=False) if domain else alt.Undefined
-    axis = alt.Axis(format="~s", tickMinStep=1)  # 12k, not 12,000.000000 or fractions
+    # 12k, not 12,000.000000 or fractions; about 8 labels whatever the chart's width
+    axis = alt.Axis(format="~s", tickMinStep=1, tickCount=8, labelOverlap=True)
     return alt.X("step:Q", title="training step", scale=scale, axis=axis)
 
 

@@ -84,7 +84,13 @@ def _share_skeleton(title: str, split: bool) -> alt.LayerChart:
             tooltip=[alt.Tooltip("threshold:Q", title="warning above", format=".0%")],
         )
     )
-    chart = alt.layer(_share_bars(split), rule, title=title)
+    # the line named where it stands: above the bars, so it never covers one
+    said = (
+        alt.Chart()
+        .mark_text(align="left", baseline="bottom", dx=3, fontSize=11, color=INK)
+        .encode(x=alt.X("threshold:Q"), y=alt.value(0), text=alt.Text("label:N"))
+    )
+    chart = alt.layer(_share_bars(split), rule, said, title=title)
     return chart.properties(width=WIDE, height=alt.Step(22))
 
 
@@ -133,5 +139,5 @@ def layer_share_chart(
         if len(starts) != len(values):
             raise ValueError(f"from_start has {len(starts)} shares for {len(values)} layers")
         frame = _split_rows(frame, starts[ok])
-    rule = pd.DataFrame({"threshold": [float(threshold)]})
-    return _with_data(_share_skeleton(title, split), frame, rule)
+    rule = pd.DataFrame({"threshold": [float(threshold)], "label": [f"warning {threshold:.0%}"]})
+    return _with_data(_share_skeleton(title, split), frame, rule, rule)
