@@ -1100,3 +1100,32 @@ def test_an_activation_keeps_its_colour_whatever_is_drawn_beside_it():
 def test_a_long_runs_step_axis_asks_for_about_eight_labels_that_never_overlap():
     axis = charts.base._step_x().to_dict()["axis"]
     assert axis["tickCount"] == 8 and axis["labelOverlap"] is True and axis["format"] == "~s"
+
+
+def test_one_seed_blowing_up_neither_stretches_the_band_axis_nor_loses_its_true_max():
+    steps = np.arange(5)
+    bands = pd.DataFrame(
+        {
+            "metric": "train_loss",
+            "variant": np.repeat(["ReLU", "Tanh"], 5),
+            "step": np.tile(steps, 2),
+            "median": [0.7, 0.6, 0.5, 0.4, 0.3, 0.7, 0.65, 0.6, 0.55, 0.5],
+            "lo": [0.7, 0.5, 0.4, 0.3, 0.2, 0.7, 0.6, 0.5, 0.5, 0.4],
+            "hi": [0.7, 0.8, 2.5e10, 2.5e10, 0.9, 0.7, 0.7, 0.7, 0.6, 0.6],
+        }
+    )
+    chart = charts.band_chart(bands, "train_loss", "Training loss", ["ReLU", "Tanh"])
+    rows = _rows(chart.to_dict(), 0)
+    assert rows["top"].max() == pytest.approx(3 * 0.7)  # the axis ends near the medians
+    assert rows["hi"].max() == 2.5e10  # the tooltip's max is still the truth
+    assert (rows["low"] <= rows["top"]).all()
+
+
+def test_a_race_of_seven_variants_names_every_one_in_its_legend():
+    names = [f"variant {i} with a long name" for i in range(7)]
+    bands = pd.DataFrame(
+        {"metric": "train_loss", "variant": names, "step": 0, "median": 0.5, "lo": 0.4, "hi": 0.6}
+    )
+    legend = charts.band_chart(bands, "train_loss", "Loss", names).to_dict()
+    legend = legend["encoding"]["color"]["legend"]
+    assert legend["labelLimit"] == 0 and legend["columns"] == 4  # wraps, never cuts a name

@@ -22,6 +22,8 @@ def variant_colors(n: int) -> list[str]:
     return [VARIANT_COLORS[i % len(VARIANT_COLORS)] for i in range(n)]
 
 
+LEGEND_COLUMNS = 4  # variants a legend row holds before it wraps
+CAP_FACTOR = 3.0  # a linear band's top, as a multiple of the largest median: see _drawn_band
 X_AXES = {  # the band's x: training steps, or depth for a by-layer profile
     "step": alt.X("step:Q", title="training step", axis=alt.Axis(format="~s", tickMinStep=1)),
     "layer": alt.X("layer:Q", title="hidden layer", axis=alt.Axis(format="d", tickMinStep=1)),
@@ -39,7 +41,15 @@ def _band_skeleton(
         title=None,
         sort=list(variants),
         scale=alt.Scale(domain=list(variants), range=variant_colors(len(variants))),
-        legend=alt.Legend(orient="top", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3),
+        # every name whole: a legend of many variants wraps into rows instead of cutting off
+        legend=alt.Legend(
+            orient="top",
+            columns=min(len(variants), LEGEND_COLUMNS),
+            labelLimit=0,
+            symbolType="stroke",
+            symbolOpacity=1,
+            symbolStrokeWidth=3,
+        ),
     )
     y_scale = {
         "log": alt.Scale(type="log"),
@@ -51,7 +61,7 @@ def _band_skeleton(
     band = (
         alt.Chart()
         .mark_area(opacity=BAND_OPACITY)
-        .encode(x=x, y=alt.Y("lo:Q", title=y_title, scale=y_scale, axis=axis), y2="hi:Q")
+        .encode(x=x, y=alt.Y("low:Q", title=y_title, scale=y_scale, axis=axis), y2="top:Q")
     )
     tips = [
         alt.Tooltip("variant:N"),
@@ -93,5 +103,16 @@ def band_chart(
     elif scale == "unit":
         frame = frame.assign(**{c: frame[c].clip(-1.0, 1.0) for c in ("median", "lo", "hi")})
     skeleton = _band_skeleton(title, y_title or title.lower(), fmt, tuple(variants), scale, over)
-    frame = frame.reset_index(drop=True)
+    frame = _drawn_band(frame, scale).reset_index(drop=True)
     return _with_data(skeleton, frame, frame)
+
+
+def _drawn_band(frame: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """The band as drawn (`low`, `top`): on a linear scale its top stops at CAP_FACTOR times
+    the largest median, so one seed blowing up (a loss of 1e10 that is still finite) neither
+    stretches the axis nor flattens every other curve; the tooltip keeps the true min and max."""
+    top = frame["hi"]
+    if scale == "linear" and len(frame):
+        cap = CAP_FACTOR * float(np.nanmax(np.abs(frame["median"].to_numpy(np.float64))))
+        top = top.clip(upper=cap) if cap > 0 else top
+    return frame.assign(low=frame["lo"].clip(upper=top), top=top)
