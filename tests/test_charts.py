@@ -1128,4 +1128,14 @@ def test_a_race_of_seven_variants_names_every_one_in_its_legend():
     )
     legend = charts.band_chart(bands, "train_loss", "Loss", names).to_dict()
     legend = legend["encoding"]["color"]["legend"]
-    assert legend["labelLimit"] == 0 and legend["columns"] == 4  # wraps, never cuts a name
+    assert legend["labelLimit"] == 0 and legend["columns"] == 2  # wraps, never cuts a name
+
+
+def test_a_race_at_step_0_has_a_step_axis_from_0_to_1_not_nan():
+    bands = pd.DataFrame(
+        {"metric": "train_loss", "variant": ["ReLU"], "step": [0], "median": 0.7, "lo": 0.7,
+         "hi": 0.7}
+    )  # fmt: skip
+    x = charts.band_chart(bands, "train_loss", "Loss", ["ReLU"]).to_dict()["layer"][0]
+    x = x["encoding"]["x"]
+    assert x["scale"]["domain"] == {"unionWith": [0, 1]} and x["axis"]["tickCount"] == 8

@@ -22,10 +22,18 @@ def variant_colors(n: int) -> list[str]:
     return [VARIANT_COLORS[i % len(VARIANT_COLORS)] for i in range(n)]
 
 
-LEGEND_COLUMNS = 4  # variants a legend row holds before it wraps
+# variants a legend row holds before it wraps: two long names ("ReLU, He init (lr 1.0)") fit
+# beside each other in a half-width chart even at a projector's 16 px
+LEGEND_COLUMNS = 2
 CAP_FACTOR = 3.0  # a linear band's top, as a multiple of the largest median: see _drawn_band
 X_AXES = {  # the band's x: training steps, or depth for a by-layer profile
-    "step": alt.X("step:Q", title="training step", axis=alt.Axis(format="~s", tickMinStep=1)),
+    # at least steps 0 to 1: at step 0 a lone probe gave an empty domain, which reads "NaN"
+    "step": alt.X(
+        "step:Q",
+        title="training step",
+        scale=alt.Scale(domain={"unionWith": [0, 1]}, nice=False),
+        axis=alt.Axis(format="~s", tickMinStep=1, tickCount=8, labelOverlap=True),
+    ),
     "layer": alt.X("layer:Q", title="hidden layer", axis=alt.Axis(format="d", tickMinStep=1)),
 }
 
@@ -44,7 +52,7 @@ def _band_skeleton(
         # every name whole: a legend of many variants wraps into rows instead of cutting off
         legend=alt.Legend(
             orient="top",
-            columns=min(len(variants), LEGEND_COLUMNS),
+            columns=len(variants) if len(variants) <= 3 else LEGEND_COLUMNS,
             labelLimit=0,
             symbolType="stroke",
             symbolOpacity=1,
