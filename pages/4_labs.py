@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import labs, race, session, settings
+from ui import labs, present, race, session, settings
 from ui.entry import enter_through_app
 
 enter_through_app()
@@ -19,6 +19,7 @@ def main() -> None:
     st.title("Labs")
     params = st.query_params.to_dict()
     lab = labs.current(params, settings.arrived_with_a_new_link(params))
+    present.prefer(lab.present)  # present=1 shows the chart the lab's words say to watch
     seeds = labs.picker(lab)
     base = settings.sidebar(extra=labs.LAB_KEYS, under=lab.query())
     settings.show_notices(base)

@@ -34,6 +34,8 @@ LABS_DIR = Path(__file__).resolve().parent.parent / "labs"
 SHARED = ("dataset", "n_points", "noise", "train_ratio", "n_classes", "data_seed", "batch_size",
           "device", "probe_every", "probe_ms", "init_seed")  # fmt: skip
 WORDS = ("title", "question", "explanation", "watch", "next")
+# the chart a presenter's `present=1` puts beside the race: the one the lab's watch text names
+PRESENTED = ("gradients", "health")  # present= names (ui.present.CHARTS) a race can show
 
 
 class LabError(ValueError):
@@ -63,6 +65,7 @@ class Lab:
     seeds: int
     steps: int  # how long the headless run (`python -m playground lab`) trains
     guess: Guess | None = None  # a lab with no training: guess a measurement, then see it
+    present: str = PRESENTED[0]
 
     def base(self) -> RunConfig:
         return from_query(self.settings)[0]
@@ -110,11 +113,18 @@ def load(path: Path) -> Lab:
         seeds=_whole(name, raw, "seeds", 4, MAX_SEEDS),
         steps=_whole(name, raw, "steps", 500, 100_000),
         guess=_guess(name, raw.get("guess"), base.depth),
+        present=_presented(name, raw.get("present", PRESENTED[0])),
     )
     problems = lab.compare_config().problems()
     if problems:
         raise LabError(f"{name}: {problems[0][1]}")
     return lab
+
+
+def _presented(name: str, raw: Any) -> str:
+    if raw not in PRESENTED:
+        raise LabError(f"{name}: present must be one of {', '.join(PRESENTED)} (got {raw!r})")
+    return str(raw)
 
 
 def _variant(name: str, raw: Mapping[str, Any]) -> Variant:

@@ -56,10 +56,11 @@ settings = {{ activation = "relu" }}
         ("", "settings = { depth = 0 }", "variant a: depth must be a whole number"),
         ("", "settings = { depth = 3 }", "share one depth"),
         ('hide = ["lr", "nope"]', "", "unknown control 'nope'"),
+        ('present = "map"', "", "present must be one of gradients, health (got 'map')"),
     ],
 )
 def test_a_lab_file_with_a_bad_setting_is_refused_naming_it(tmp_path, extra, variant, words):
-    if extra.startswith("hide"):
+    if extra.startswith(("hide", "present")):
         text = extra + "\n" + GOOD.format(extra="", variant=variant)
     else:
         text = GOOD.format(extra=extra, variant=variant)
@@ -169,3 +170,11 @@ def test_the_script_as_written_is_counted_seed_by_seed():
     assert small == labs.textbook_script(seeds=6, steps=100)  # seeded: the same every time
     assert small["nan"] + len(small["dead_of_5"]) == 6
     assert all(0 <= d <= 5 for d in small["dead_of_5"])
+
+
+def test_each_lab_presents_the_chart_its_words_say_to_watch():
+    found = labs.all_labs()
+    assert found["dying-relu"].present == "health" and "Dead units" in found["dying-relu"].watch
+    assert found["vanishing-gradients"].present == "gradients"
+    assert "Gradient norm" in found["vanishing-gradients"].watch
+    assert found["textbook-dying-relu"].present == "health"

@@ -190,3 +190,13 @@ def test_with_no_network_address_a_loopback_link_is_named_as_such(monkeypatch):
     assert urlsplit(_shared_url(at)).hostname in ("localhost", "127.0.0.1")
     warning = next(w.value for w in at.warning if "phone cannot open it" in w.value)
     assert "PLAYGROUND_PUBLIC_URL" in warning
+
+
+@pytest.mark.parametrize(
+    ("present", "shown"), [("1", "Dead units chart"), ("gradients", "Gradient norm chart")]
+)
+def test_a_presented_lab_shows_the_chart_its_words_name_unless_the_link_names_one(present, shown):
+    at = _presenting("pages/4_labs.py", lab="dying-relu", seeds="1", present=present)
+    assert not at.exception
+    titles = {json.loads(c.proto.spec).get("description") for c in at.get("vega_lite_chart")}
+    assert shown in titles

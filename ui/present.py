@@ -38,6 +38,7 @@ VEGA = {
 
 
 NOTICE = "present_notice"
+ASKED = "present_asked"  # the link named its chart: a page's own choice gives way to it
 ON = ("1", "true", "on", "yes")
 
 
@@ -46,6 +47,7 @@ def from_link(params: dict[str, Any]) -> None:
     does not know still presents (the link asked for a projector), with a notice."""
     raw = params.get(KEY, "") or ""
     text = str(raw[-1] if isinstance(raw, list) and raw else raw).strip().lower()
+    st.session_state[ASKED] = text in CHARTS
     if not text or text in ("0", "false", "off", "no"):
         st.session_state[KEY] = st.session_state[NOTICE] = None
     elif text in CHARTS or text in ON:
@@ -66,6 +68,13 @@ def notice() -> str | None:
 def chart() -> str | None:
     """The inside-the-network chart a presenter shows, or None when not presenting."""
     return st.session_state.get(KEY)
+
+
+def prefer(view: str) -> None:
+    """A page's own chart for a plain `present=1` (a lab's: the one its words say to watch);
+    a chart the link named stays."""
+    if chart() is not None and not st.session_state.get(ASKED):
+        st.session_state[KEY] = view
 
 
 def style() -> None:
