@@ -200,3 +200,19 @@ def test_a_presented_lab_shows_the_chart_its_words_name_unless_the_link_names_on
     assert not at.exception
     titles = {json.loads(c.proto.spec).get("description") for c in at.get("vega_lite_chart")}
     assert shown in titles
+
+
+def test_presenting_the_network_sets_its_column_heads_at_16_px():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    for k, v in {"dataset": "xor", "present": "network"}.items():
+        at.query_params[k] = v
+    at.switch_page("pages/1_playground.py").run()
+    assert not at.exception
+    spec = next(
+        json.loads(c.proto.spec)
+        for c in at.get("vega_lite_chart")
+        if json.loads(c.proto.spec).get("description") == "The network, unit by unit chart"
+    )
+    assert spec["config"]["text"]["fontSize"] >= 16
+    sizes = [v["mark"].get("fontSize") for v in spec["layer"] if v["mark"]["type"] == "text"]
+    assert all(s is None or s >= 16 for s in sizes), sizes  # none pinned below the config

@@ -167,6 +167,18 @@ def _num(x: float | None, fmt: str = ".4g") -> str:
     return format(x, fmt)
 
 
+def _whole_table(rows: list[dict[str, Any]], columns: dict[str, Any]) -> None:
+    """A table shown whole (no inner scrollbar), its first column pinned."""
+    config = {"activation": st.column_config.TextColumn(pinned=True), **columns}
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        height=ROW_PX * (len(rows) + 1) + 3,
+        column_config=config,
+    )
+
+
 def table() -> None:
     """The usual table's columns beside the measured ones, and where the two part ways."""
     usable = [d for d, why in available_devices().items() if why is None]
@@ -174,10 +186,10 @@ def table() -> None:
         "Measure on", usable, key="explore_device", help="Where the float32 slopes are timed."
     )
     measured = _measured(device)
-    rows = []
+    usual, here = [], []
     for p in measured:
         e = activations.get(p.activation)
-        rows.append(
+        usual.append(
             {
                 "activation": e.label,
                 "range": plain(e.table_range or e.range_latex),
@@ -186,6 +198,11 @@ def table() -> None:
                 "dying units": "yes" if e.dying else "no",
                 "cost": e.cost,
                 "best for": e.best_for,
+            }
+        )
+        here.append(
+            {
+                "activation": e.label,
                 "mean out": round(p.mean_out, 4),
                 "std out": round(p.std_out, 4),
                 "min": _num(p.min_value),
@@ -198,12 +215,18 @@ def table() -> None:
                 "time vs ReLU": round(p.cost_vs_relu or math.nan, 1),
             }
         )
-    st.dataframe(
-        pd.DataFrame(rows), hide_index=True, width="stretch", height=ROW_PX * (len(rows) + 1) + 3
-    )
+    # two tables of a screen's width rather than one that hides half its columns off screen;
+    # the activation's name stays in view when a narrow screen scrolls either sideways
+    st.markdown("**The usual comparison table** (the range as it gives it)")
+    wide = {
+        "range": st.column_config.TextColumn(width="medium"),  # "(-1.758, ∞)" whole
+        "best for": st.column_config.TextColumn(width="large"),
+    }
+    _whole_table(usual, wide)
+    st.markdown("**Measured here**, on the function PyTorch runs")
+    _whole_table(here, {})
     st.caption(
-        "Left of *mean out*: the usual comparison table (range as it gives it). From *mean out* "
-        "on, measured here: mean and std of f(Z) for standard-normal Z; the least value and "
+        "Mean and std of f(Z) for standard-normal Z; the least value and "
         f"where it is reached; autograd's f'(0); the share of [-{properties.SIDE:g}, 0) and "
         f"(0, {properties.SIDE:g}] where |f'| < {properties.FLAT_SLOPE:g} (*exactly 0*: a "
         "dead side; *tends to 0*: saturation); the float32 input beyond which the slope is "

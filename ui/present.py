@@ -34,6 +34,7 @@ VEGA = {
     "legend": {"labelFontSize": FONT, "titleFontSize": FONT},
     "title": {"fontSize": FONT + 2},
     "header": {"labelFontSize": FONT, "titleFontSize": FONT},
+    "text": {"fontSize": FONT},  # text marks that keep the default size: column heads, notes
 }
 
 

@@ -190,7 +190,8 @@ def _skeleton(n_cols: int, rows: int) -> alt.LayerChart:
         )
         .transform_filter("datum.mark != ''")
     )
-    more = alt.Chart().mark_text(fontSize=11, color=INK).encode(x=x, y=y, text="text:N")
+    # the text mark's default size (11 px), which a presenter's config raises to 16
+    more = alt.Chart().mark_text(color=INK).encode(x=x, y=y, text="text:N")
     # on top of the unit's layers, invisible: what the pointer finds, hovers and clicks
     pick = alt.selection_point(name=PICK, fields=["col", "unit"], on="click", empty=False)
     hits = (
