@@ -291,3 +291,26 @@ def test_play_after_the_sessions_trainer_was_closed_plays_a_live_one():
     finally:
         for trainer in live:
             trainer.close()
+
+
+def _parent_block(node, key: str):
+    """The block that holds the widget with `key` (AppTest's tree has no parent links)."""
+    for child in getattr(node, "children", {}).values():
+        if getattr(child, "key", None) == key:
+            return node
+        found = _parent_block(child, key)
+        if found is not None:
+            return found
+    return None
+
+
+@pytest.mark.usefixtures("fresh_session")
+def test_the_controls_share_one_row_that_wraps_only_when_a_screen_is_too_narrow():
+    """Columns stack below 640 px (a phone): Play, Step, Reset and Share took a row each."""
+    at = open_page()
+    row = _parent_block(at._tree, "play")
+    flex = row.proto.flex_container
+    assert flex.direction == flex.Direction.HORIZONTAL and flex.wrap
+    keys = {getattr(c, "key", None) for c in row.children.values()}
+    assert {"play", "step", "reset"} <= keys
+    assert any(type(c).__name__ == "Block" for c in row.children.values())  # Share's popover

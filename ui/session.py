@@ -248,11 +248,13 @@ def controls(trainer: TrainerHandle, page: str = "playground") -> None:
         ("reset", "Reset", ":material/restart_alt:", "reset",
          "Back to step 0 with the same starting weights."),
     )  # fmt: skip
-    *cols, share_col, c4 = st.columns([1, 1, 1, 1, 3])
-    for col, (control, label, icon, name, tip) in zip(cols, buttons):
+    # a row that wraps only when it must: Streamlit stacks columns below 640 px, and four
+    # buttons a row each took 45 % of a phone's first screen; the note on where it trains below
+    row = st.container(horizontal=True, gap="medium")
+    for control, label, icon, name, tip in buttons:
         if control in hidden():
             continue
-        col.button(
+        row.button(
             label,
             key=label.lower(),
             type="primary" if control == "play" else "secondary",
@@ -268,8 +270,8 @@ def controls(trainer: TrainerHandle, page: str = "playground") -> None:
         if backend().name == "thread"
         else f"in its own process ({device})"
     )
-    share.share(share_col)
-    c4.caption(f"Trains {how}; up to {backend().limit} at once on {where}.")
+    share.share(row)
+    st.caption(f"Trains {how}; up to {backend().limit} at once on {where}.")
 
 
 def _request(command: str, page: str) -> None:
