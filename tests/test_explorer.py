@@ -117,6 +117,10 @@ def _explorer_link(**params: str) -> AppTest:
 
 
 def test_the_pick_travels_in_the_link_and_a_link_opens_it():
+    partly = _explorer_link(act="gelu,nope")
+    assert partly.multiselect(key="explore_keys").value == ["gelu"]
+    assert "nope named no hidden activation" in partly.warning[0].value
+    assert "left out" in partly.warning[0].value  # GELU stays: not "the defaults"
     at = _explorer_link(act="gelu,selu", x="-3,2")
     assert not at.exception and not at.warning
     assert at.multiselect(key="explore_keys").value == ["gelu", "selu"]
@@ -131,5 +135,6 @@ def test_a_bad_explorer_link_is_named_and_the_defaults_stand_in():
     at = _explorer_link(act="nope", x="9,1e9")
     assert not at.exception
     said = " ".join(w.value for w in at.warning)
-    assert "act: nope named no hidden activation" in said and "x must be two numbers" in said
+    assert "act: nope named no hidden activation" in said and "using the default pick" in said
+    assert "x must be two numbers" in said and "using the default range" in said
     assert at.multiselect(key="explore_keys").value == ["relu", "tanh", "sigmoid"]

@@ -168,6 +168,7 @@ def test_a_public_url_is_the_shared_links_address(monkeypatch):
     url = urlsplit(_shared_url(at))
     assert (url.scheme, url.netloc, url.path) == ("https", "class.example.org", "/")
     assert not [w for w in at.warning if "cannot open it" in w.value]
+    assert any("comes from PLAYGROUND_PUBLIC_URL" in c.value for c in at.caption)
 
 
 def test_a_loopback_page_offers_the_network_address_and_says_what_localhost_means(monkeypatch):

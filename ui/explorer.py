@@ -44,7 +44,10 @@ def _from_link() -> list[str]:
         keys = [k for k in dict.fromkeys(asked) if k in KEYS]
         if len(keys) < len(asked):
             unknown = ", ".join(literal(k) for k in asked if k not in KEYS)
-            notices.append(f"act: {unknown} named no hidden activation ({', '.join(KEYS)})")
+            instead = "left out" if keys else "using the default pick"
+            notices.append(
+                f"act: {unknown} named no hidden activation ({', '.join(KEYS)}); {instead}"
+            )
         st.session_state["explore_keys"] = keys or DEFAULT_PICK
     if arrived[1]:
         try:
@@ -53,7 +56,9 @@ def _from_link() -> list[str]:
                 raise ValueError
             st.session_state["explore_range"] = (lo, hi)
         except ValueError:
-            notices.append(f"x must be two numbers from {RANGE[0]:g} to {RANGE[1]:g}")
+            notices.append(
+                f"x must be two numbers from {RANGE[0]:g} to {RANGE[1]:g}; using the default range"
+            )
     return notices
 
 
@@ -69,7 +74,7 @@ def pick() -> tuple[list[str], dict[str, float | None], tuple[float, float]]:
     """The chosen activations, each one's parameter, and the x range to draw; both travel in
     the page's link."""
     for notice in _from_link():
-        st.warning(f"Link: {notice}; using the defaults.", icon=":material/link:")
+        st.warning(f"Link: {notice}.", icon=":material/link:")
     label = {k: activations.get(k).label for k in KEYS}
     st.session_state.setdefault("explore_keys", DEFAULT_PICK)  # a link's pick may be there
     st.session_state.setdefault("explore_range", (-5.0, 5.0))

@@ -187,9 +187,13 @@ def _choose_base(where: Address) -> str:
 def share(where: Any) -> None:
     """A Share button that opens the students' link (with a copy button) and its QR code."""
     with where.popover("Share", icon=":material/share:", help="This run's link and QR code."):
-        st.caption("Anyone opening this link gets these settings (copy it with the icon).")
+        where = _address()
+        st.caption(
+            "Anyone opening this link gets these settings (copy it with the icon). Its address "
+            f"comes from {where.source}."
+        )
         _cannot_travel()
-        base = _choose_base(_address())
+        base = _choose_base(where)
         presenting = present.chart() is not None and st.toggle(
             "Open it in presenter mode too",
             value=False,

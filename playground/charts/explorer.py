@@ -16,10 +16,12 @@ COLOURS = dict(
 )
 
 
+_BY_LABEL = {activations.get(k).label: colour for k, colour in COLOURS.items()}
+
+
 def colour_of(label: str) -> str:
-    """An activation's own colour, by its label (`ReLU`); grey for one not in the registry."""
-    keys = {activations.get(k).label: k for k in COLOURS}
-    return COLOURS.get(keys.get(label, ""), INK)
+    """An activation's own colour, by its label (`ReLU`); dark for one not in the registry."""
+    return _BY_LABEL.get(label, INK)
 
 
 def function_chart(frame: pd.DataFrame, column: str, title: str) -> alt.LayerChart:

@@ -87,7 +87,7 @@ def _share_skeleton(title: str, split: bool) -> alt.LayerChart:
     # the line named where it stands: above the bars, so it never covers one
     said = (
         alt.Chart()
-        .mark_text(align="left", baseline="bottom", dx=3, fontSize=11, color=INK)
+        .mark_text(align="left", baseline="bottom", dx=3, color=INK)  # presenting: 16 px
         .encode(x=alt.X("threshold:Q"), y=alt.value(0), text=alt.Text("label:N"))
     )
     chart = alt.layer(_share_bars(split), rule, said, title=title)
