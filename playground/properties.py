@@ -17,6 +17,8 @@ set the two side by side and say where the words are loose:
 Everything but the timing is deterministic. The moments and the minimum describe the function
 itself and are taken in float64 on the CPU (Apple's MPS has no float64); f'(0), the flat shares,
 the exact-zero slopes and the timing are float32 on the chosen device, where training runs.
+Single slopes are read off a whole batch filled with one value (`batch_slopes`): PyTorch
+computes a 1-element tensor with other code than a batch, and the two can disagree.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ COST_ELEMENTS = 1_000_000
 COST_REPEATS = 15
 KINK_GRID = 1 / 1024  # candidate kinks: every multiple of this (0 and +-3 included, exactly)
 _GRID = 200_001  # points on [-12, 12] for the normal integrals: the kinks land on grid points
+BATCH = (512, 8)  # a batch of pre-activations: 4096 elements, whole SIMD blocks on every CPU
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,27 @@ def slopes(
     y = f(xg)
     (grad,) = torch.autograd.grad(y.sum(), xg)
     return y.detach(), grad
+
+
+def batch_slopes(
+    key: str,
+    value: float,
+    alpha: float | None = None,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Autograd's f' for a BATCH-shaped tensor filled with `value`: the slope as training
+    computes it.
+
+    PyTorch's CPU kernels run a scalar loop over a 1-element tensor and over the tail of a
+    tensor that does not fill a last SIMD block, and vectorised code elsewhere; the two round
+    differently far out. A 1-element GELU still has a slope at -14.3, a batch has exactly 0
+    below -6.15; on an AVX CPU, Mish's slope ends at -102.87 vectorised, -103.97 scalar.
+    Every element of BATCH falls in a whole block, so all of them get the vectorised code, as
+    a training batch's elements do (but for that tail).
+    """
+    x = torch.full(BATCH, value, dtype=dtype, device=device)
+    return slopes(key, x, alpha)[1]
 
 
 def derivative_error(key: str, lo: float, hi: float, alpha: float | None = None) -> float:
@@ -187,12 +211,12 @@ def _zero_slope_from(key: str, alpha: float | None, sign: float, device: str) ->
 
     Non-negative float32 values order like their bit patterns, so a bisection on the bits
     finds the exact boundary in about 32 steps (assuming, as for every activation here, that
-    once the slope has become exactly 0 it stays 0 further out).
+    once the slope has become exactly 0 it stays 0 further out). Each candidate fills a whole
+    batch (`batch_slopes`) and counts as zero only if every element's slope is.
     """
 
     def zero(bits: int) -> bool:
-        x = torch.tensor([_f32(bits, sign)], dtype=torch.float32, device=device)
-        return bool(slopes(key, x, alpha)[1][0] == 0)
+        return bool((batch_slopes(key, _f32(bits, sign), alpha, device) == 0).all())
 
     if not zero(_F32_MAX_BITS):
         return None
@@ -244,7 +268,7 @@ def measure(
     mean, std = _normal_moments(key, alpha)
     least, where = _minimum(key, alpha)
     neg, pos, neg_kind, pos_kind = _flat(key, alpha, device)
-    zero_dx = slopes(key, torch.zeros(1, device=device), alpha)[1]
+    zero_dx = batch_slopes(key, 0.0, alpha, device)
     cost = cost_vs_relu(key, alpha, device) if timed else None
     return Properties(
         activation=key,
@@ -254,7 +278,7 @@ def measure(
         argmin=where,
         mean_out=mean,
         std_out=std,
-        d_at_0=float(zero_dx[0]),
+        d_at_0=float(zero_dx[0, 0]),
         flat_share_neg=neg,
         flat_share_pos=pos,
         flat_kind_neg=neg_kind,
@@ -320,17 +344,24 @@ def kinks(key: str, alpha: float | None = None, lo: float = -10.0, hi: float = 1
     found = ((left - right).abs() > 1e-6).nonzero().flatten().tolist()
     if not found:
         return []
-    at = x[found]
-    auto = slopes(key, at, alpha)[1]
     return [
-        Kink(float(at[i]), float(left[j]), float(right[j]), float(auto[i]))
-        for i, j in enumerate(found)
+        Kink(float(x[j]), float(left[j]), float(right[j]), _batch_slope64(key, float(x[j]), a))
+        for j in found
     ]
+
+
+def _batch_slope64(key: str, value: float, alpha: float) -> float:
+    """Autograd's f' at one point, in float64 like the kink search, read off a whole batch."""
+    return float(batch_slopes(key, value, alpha, dtype=torch.float64)[0, 0])
 
 
 # ---- where the usual tables and the measurements part ways ------------------------------------
 ZERO_MEAN = 0.05  # |E f(Z)| below this reads as zero-centred
 FLAT_CLAIM = 0.3  # a side flat over this share of its 10 units is not "non-saturating"
+# How the table's cost words read as forward+backward time over ReLU's: "very low" is ReLU's own
+# class, "none" the identity, which computes nothing of its own.
+COST_WORDS = {"none": 0.5, "very low": 1.0, "low": 1.5, "medium": 3.0, "high": 6.0}
+COST_SLACK = 2.5  # a word is contradicted only by a ratio more than this factor from its figure
 
 
 @dataclass(frozen=True)
@@ -344,14 +375,21 @@ class Check:
 
 
 def checks(p: Properties) -> list[Check]:
-    """The subject's claims about `p`'s activation that its measurements contradict or qualify.
+    """The table's claims about `p`'s activation that its measurements contradict or qualify.
 
-    Only activations from the subject's table carry its claims; the others are described by
-    the registry alone.
+    Range, centring and saturation are the subject's claims, checked for its activations only
+    (the registry describes the others itself). The cost word stands in the table's column for
+    every activation, so it is checked for all of them, when `p` was timed.
     """
     entry = activations.get(p.activation)
-    if not entry.in_subject:
-        return []
+    out = _subject_checks(p) if entry.in_subject else []
+    cost = cost_check(p)
+    return out if cost is None else [*out, cost]
+
+
+def _subject_checks(p: Properties) -> list[Check]:
+    """Where the subject's range, centring and saturation claims part from the measurements."""
+    entry = activations.get(p.activation)
     out = []
     claimed = entry.table_range or entry.range_latex
     if claimed.startswith(r"(-\infty") and math.isfinite(p.min_value):
@@ -401,3 +439,44 @@ def checks(p: Properties) -> list[Check]:
                 )
             )
     return out
+
+
+def cost_word(ratio: float) -> str:
+    """The cost word whose figure is nearest `ratio` on a log scale (ratios compare by factors)."""
+    return min(COST_WORDS, key=lambda w: abs(math.log(ratio / COST_WORDS[w])))
+
+
+def cost_disagrees(word: str, ratio: float) -> bool:
+    """Whether a measured time ratio clearly contradicts the table's cost word.
+
+    Timing on a shared machine moves by tens of percent from run to run (sigmoid: 1.3x to 1.9x
+    ReLU's), and the words are coarse, so only a ratio more than COST_SLACK times above or
+    below the word's figure counts: one step along the scale never does. A word at or under
+    ReLU's own figure is not undercut: a ratio below it is timing, not a cheaper kernel.
+    """
+    figure = COST_WORDS[word]
+    return ratio > figure * COST_SLACK or (figure > 1.0 and ratio < figure / COST_SLACK)
+
+
+def cost_check(p: Properties) -> Check | None:
+    """The table's cost word set against the measured ratio; None when it holds or was not
+    timed (a word the scale does not know is not judged)."""
+    word, ratio = activations.get(p.activation).cost, p.cost_vs_relu
+    if ratio is None or word not in COST_WORDS or not cost_disagrees(word, ratio):
+        return None
+    cheaper = ratio < COST_WORDS[word]
+    why = (
+        "it is cheaper than the table says. Such words reflect scalar code on older "
+        "hardware, where exp and division were dear; PyTorch's vectorised kernel costs far "
+        "less here."
+        if cheaper
+        else "it is dearer than the table says: PyTorch's kernels for it, forward and "
+        "backward, do more work here than the word allows for."
+    )
+    return Check(
+        p.activation,
+        f"cost: {word}",
+        f"forward plus backward {ratio:.1f}x ReLU's time, a {cost_word(ratio)} cost "
+        f"('{word}' reads as about {COST_WORDS[word]:g}x)",
+        f"The measurement: {why}",
+    )

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+import streamlit as st
 from apptools import ROOT
 from streamlit.testing.v1 import AppTest
 
-from playground import advice, properties
+from playground import activations, advice, properties
 from playground.config import RunConfig
 
 PAGE = "pages/2_explorer.py"
@@ -138,3 +139,31 @@ def test_a_bad_explorer_link_is_named_and_the_defaults_stand_in():
     assert "act: nope named no hidden activation" in said and "using the default pick" in said
     assert "x must be two numbers" in said and "using the default range" in said
     assert at.multiselect(key="explore_keys").value == ["relu", "tanh", "sigmoid"]
+
+
+def test_a_cost_word_the_timing_contradicts_is_named(monkeypatch):
+    """Timing made exact: each activation costs its word's figure, but for sigmoid (1.4x,
+    "high" in the table) and PReLU (7x, "very low")."""
+    words = {k: activations.get(k).cost for k in activations.HIDDEN_KEYS}
+    ratio = {k: properties.COST_WORDS[w] for k, w in words.items()}
+    ratio |= {"sigmoid": 1.4, "prelu": 7.0}
+    monkeypatch.setattr(
+        properties, "cost_vs_relu", lambda key, alpha=None, device="cpu": ratio[key]
+    )
+    st.cache_data.clear()  # the page caches its measured table per device
+    try:
+        at = open_explorer()
+    finally:
+        st.cache_data.clear()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert (
+        "**Sigmoid**: the table says *cost: high*; measured: forward plus backward 1.4x ReLU's "
+        "time, a low cost ('high' reads as about 6x). The measurement: it is cheaper" in text
+    )
+    assert "**PReLU**: the table says *cost: very low*" in text and "dearer than" in text
+    assert text.count("the table says *cost:") == 2  # the others hold
+    here = at.dataframe[1].value
+    assert here.set_index("activation").loc["Sigmoid", "time vs ReLU"] == 1.4
+    caption = " ".join(c.value for c in at.caption)
+    assert "high 6x" in caption and "2.5 times its figure" in caption

@@ -7,6 +7,7 @@ by hand; the exact-zero thresholds are checked by their definition at float32 ne
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -99,8 +100,26 @@ def test_flat_shares_match_the_inverted_derivative(measured):
     assert measured["leaky_relu"].flat_share_neg == 0.0
 
 
-def _slope(key: str, x: float) -> float:
-    return float(properties.slopes(key, torch.tensor([x], dtype=torch.float32))[1][0])
+LARGE = (512, 64)  # a batch well past any SIMD block, filled with one value
+
+
+def _large_slopes(key: str, x: float) -> torch.Tensor:
+    """Autograd's f' over a LARGE batch filled with x, built here rather than by the engine:
+    the module straight from the registry and an explicit all-ones output gradient."""
+    entry = activations.get(key)
+    f = entry.module(entry.param.default if entry.param else 0.0)
+    xg = torch.full(LARGE, x, dtype=torch.float32, requires_grad=True)
+    y = f(xg)
+    (grad,) = torch.autograd.grad(y, xg, torch.ones_like(y))
+    return grad
+
+
+def _all_zero(key: str, x: float) -> bool:
+    return bool((_large_slopes(key, x) == 0).all())
+
+
+def _none_zero(key: str, x: float) -> bool:
+    return bool((_large_slopes(key, x) != 0).all())
 
 
 def test_zero_slope_thresholds_are_where_float32_slopes_become_exactly_zero(measured):
@@ -110,14 +129,38 @@ def test_zero_slope_thresholds_are_where_float32_slopes_become_exactly_zero(meas
     assert measured["tanh"].zero_slope_below == pytest.approx(-9.0, abs=0.05)
     assert measured["relu"].zero_slope_below == 0.0 and measured["relu"].zero_slope_above is None
     assert measured["leaky_relu"].zero_slope_below is None
-    for key in ("sigmoid", "tanh", "silu", "gelu", "hardswish"):
-        for edge in (measured[key].zero_slope_below, measured[key].zero_slope_above):
-            if edge is None:
-                continue
-            inward = float(np.nextafter(np.float32(edge), np.float32(0)))
-            assert _slope(key, edge) == 0.0 and _slope(key, inward) != 0.0, (key, edge)
-            beyond = np.float32(edge) * np.float32([1.001, 1.5, 10.0, 1e6])
-            assert all(_slope(key, float(b)) == 0.0 for b in beyond), (key, edge)
+
+
+def test_thresholds_are_those_of_a_batch_not_of_one_element(measured):
+    # a 1-element tensor takes PyTorch's scalar code: GELU's slope there lasts to -14.34
+    assert measured["gelu"].zero_slope_below == pytest.approx(-6.1514, abs=1e-4)
+    if torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512"):  # scalar code: -103.97
+        assert measured["mish"].zero_slope_below == pytest.approx(-102.873, abs=1e-3)
+    assert measured["hardswish"].zero_slope_below == -3.0
+
+
+@pytest.mark.parametrize("key", activations.HIDDEN_KEYS)
+def test_each_threshold_holds_on_a_large_batch(measured, key):
+    """At the threshold and beyond, every slope of a large batch is 0; one float32 step
+    towards 0, none is. Without a threshold, the slope far out is not 0."""
+    for edge, far in (
+        (measured[key].zero_slope_below, -3e38),
+        (measured[key].zero_slope_above, 3e38),
+    ):
+        if edge is None:
+            assert _none_zero(key, far), (key, far)
+            continue
+        # the next float32 towards the other side (for ReLU's edge 0, the least positive one)
+        inward = float(np.nextafter(np.float32(edge), np.float32(-far)))
+        assert _all_zero(key, edge) and _none_zero(key, inward), (key, edge)
+        beyond = np.float32(edge) * np.float32([1.001, 1.5, 10.0, 1e6])
+        assert all(_all_zero(key, float(b)) for b in beyond if np.isfinite(b)), (key, edge)
+
+
+def test_slope_at_zero_is_the_same_across_a_batch(measured):
+    for key, p in measured.items():
+        assert _none_zero(key, 0.0) == (p.d_at_0 != 0), key
+        assert bool((_large_slopes(key, 0.0) == np.float32(p.d_at_0)).all()), key
 
 
 def test_the_analytic_derivatives_agree_with_autograd(measured):
@@ -150,3 +193,52 @@ def test_cli_prints_the_table_and_writes_the_records(capsys):
         cli.main(["properties", "--activation", "softmax"])
     assert stop.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def _timed(p: properties.Properties, ratio: float | None) -> properties.Properties:
+    """`p` as if its cost had been measured at `ratio`: the rule is tested on chosen numbers,
+    not on a timing that moves from run to run."""
+    return dataclasses.replace(p, cost_vs_relu=ratio)
+
+
+def _cost_checks(p: properties.Properties) -> list[properties.Check]:
+    return [c for c in properties.checks(p) if c.claim.startswith("cost")]
+
+
+def test_the_cost_words_read_as_ratios_to_relu():
+    assert [properties.cost_word(r) for r in (0.4, 1.0, 1.3, 1.9, 3.5, 11.0)] == [
+        "none",
+        "very low",
+        "low",
+        "low",
+        "medium",
+        "high",
+    ]
+    # flagged only beyond a factor 2.5 of the word's figure: high 6x, medium 3x
+    assert properties.cost_disagrees("high", 2.3) and not properties.cost_disagrees("high", 2.5)
+    assert properties.cost_disagrees("medium", 7.6) and not properties.cost_disagrees("medium", 7.4)
+    assert not properties.cost_disagrees("none", 0.01)  # nothing can cost less than nothing
+    assert not properties.cost_disagrees("very low", 0.3)  # nor much less than ReLU
+    for word, figure in properties.COST_WORDS.items():  # one step along the scale never flags
+        assert not any(properties.cost_disagrees(word, f) for f in (figure / 2, figure * 2)), word
+
+
+def test_sigmoid_measured_near_relu_contradicts_its_high_cost(measured):
+    assert activations.get("sigmoid").cost == "high"
+    (check,) = _cost_checks(_timed(measured["sigmoid"], 1.4))
+    assert check.claim == "cost: high"
+    assert check.measured.startswith("forward plus backward 1.4x ReLU's time, a low cost")
+    assert "cheaper than the table says" in check.verdict
+    assert not _cost_checks(_timed(measured["sigmoid"], 5.0))
+    assert not _cost_checks(_timed(measured["tanh"], 5.0))
+
+
+def test_a_cost_check_needs_a_timing_and_covers_every_row(measured):
+    assert not [c for p in measured.values() for c in _cost_checks(p)]  # untimed: no cost word
+    # PReLU is not in the subject's table, but its cost word is in the Explorer's
+    (check,) = _cost_checks(_timed(measured["prelu"], 7.0))
+    assert check.claim == "cost: very low" and "dearer than the table says" in check.verdict
+    assert properties.checks(_timed(measured["prelu"], 1.0)) == []
+    assert not _cost_checks(_timed(measured["relu"], 1.1))
+    assert not _cost_checks(_timed(measured["linear"], 0.5))
+    assert not _cost_checks(_timed(measured["hardswish"], 1.0))  # low: one step from very low

@@ -184,11 +184,25 @@ def _whole_table(rows: list[dict[str, Any]], columns: dict[str, Any]) -> None:
     )
 
 
+def _cost_scale() -> str:
+    """How the usual table's cost words are read against the measured times, so a cost
+    disagreement below can be traced to the two tables."""
+    words = ", ".join(f"{w} {x:g}x" for w, x in properties.COST_WORDS.items())
+    return (
+        f"The cost words read as about this many times ReLU's: {words}; a word counts as wrong "
+        f"only when the time is over {properties.COST_SLACK:g} times its figure or, for a word "
+        f"above ReLU's 1x, under 1/{properties.COST_SLACK:g} of it."
+    )
+
+
 def table() -> None:
     """The usual table's columns beside the measured ones, and where the two part ways."""
     usable = [d for d, why in available_devices().items() if why is None]
     device = st.selectbox(
-        "Measure on", usable, key="explore_device", help="Where the float32 slopes are timed."
+        "Measure on",
+        usable,
+        key="explore_device",
+        help="Where the float32 slopes are measured and the functions timed.",
     )
     measured = _measured(device)
     usual, here = [], []
@@ -236,7 +250,7 @@ def table() -> None:
         f"(0, {properties.SIDE:g}] where |f'| < {properties.FLAT_SLOPE:g} (*exactly 0*: a "
         "dead side; *tends to 0*: saturation); the float32 input beyond which the slope is "
         f"exactly 0; forward plus backward time per element over ReLU's on {device} (it varies "
-        "from run to run on a busy machine)."
+        f"from run to run on a busy machine). {_cost_scale()}"
     )
     found = [c for p in measured for c in properties.checks(p)]
     if found:
