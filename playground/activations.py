@@ -31,14 +31,6 @@ GELU_MIN = -0.169971207479904  # at x = -0.751791524693564
 MISH_MIN = -0.308843413017251  # at x = -1.19243121451550
 HARDSWISH_MIN = -0.375  # at x = -1.5, exactly
 
-# Where the negative-side slope is steepest (f'' = 0 below the minimum). Below it |f'| only shrinks
-# towards 0: that is the saturating tail. Between it and the minimum the slope is also small (0 at
-# the minimum itself), but a unit sitting at its minimum is not saturated, so the probes require
-# every input to lie below this point. Found by bisection on f'' in float64.
-SILU_TAIL = -2.39935728051547  # where 2 + x (1 - 2 sigmoid(x)) = 0
-GELU_TAIL = -math.sqrt(2.0)  # f''(x) = phi(x) (2 - x^2)
-MISH_TAIL = -2.25637639636079
-
 # SELU's fixed constants, as PyTorch defines them (Klambauer et al., 2017).
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -86,8 +78,7 @@ class Activation:
     range_latex: str
     zero_centred: str
     saturates: str
-    dying: bool
-    dead_rule: str | None
+    dying: bool  # the usual table's "dying neurons" column (the probes' rule is `slope_kind`)
     cost: str
     best_for: str
     uses: str
@@ -98,10 +89,9 @@ class Activation:
     correction: str | None = None
     table_range: str | None = None  # the usual table's range, where range_latex corrects it
     bounds: Bounds = _unbounded  # numeric (lo, hi) of f for a given alpha; read via output_range
-    # What the probes measure, which may differ from the comparison-table column `saturates`:
-    # "both", "negative" (slope -> 0 on the negative side only) or None (never saturates).
-    saturation_side: str | None = None
-    tail_below: float = INF  # with "negative": every probe input must lie below this point
+    # Which slopes it has, for the probes' unit states: "relu" (0 or 1), "leaky" (alpha or 1),
+    # "identity" (always 1) or "curved" (every value down to exactly 0 in float32).
+    slope_kind: str = "curved"
 
     def output_range(self, alpha: float | None = None) -> tuple[float, float]:
         """Numeric (lo, hi) of the outputs, +-inf allowed; alpha defaults to the slider default."""
@@ -208,20 +198,17 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="no",
         saturates="both",
         dying=False,
-        dead_rule=None,
         cost="high",
         best_for="Output: binary classification",
         uses="Squashes a score into a probability, so it belongs on the output of a yes/no "
         "classifier. In deep hidden stacks its gradient (at most 0.25) shrinks layer by layer.",
         bounds=lambda a: (0.0, 1.0),
-        saturation_side="both",
-        correction="Comparison tables often say saturation makes sigmoid units die. By the "
-        "exact-zero definition it does not, and the app counts such units as saturated, not "
-        "dead. How stuck they are depends on the side, in float32: above x of about +16.6 the "
-        "output rounds to exactly 1 and the slope to exactly 0, so a unit pushed past that for "
-        "every input gets no gradient at all and cannot recover; on the negative side the slope "
-        "stays tiny but positive (so the unit can still recover, slowly) down to about -88.7, "
-        "where output and slope both become exactly 0.",
+        correction="Comparison tables say sigmoid units saturate but do not die. In float32, "
+        "as training computes it, they can do both. Above x of about +16.64 the output rounds "
+        "to exactly 1 and the slope to exactly 0: a unit pushed past that for every input gets "
+        "no gradient at all, and the app counts it dead, as it would a ReLU unit on its flat "
+        "side. Below 0 the slope stays tiny but positive (saturated: the unit can still "
+        "recover, slowly) down to about -88.7, where it too becomes exactly 0.",
     ),
     Activation(
         key="tanh",
@@ -234,17 +221,15 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="yes",
         saturates="both",
         dying=False,
-        dead_rule=None,
         cost="high",
         best_for="RNNs, LSTMs",
         uses="A zero-centred squashing function: a good fit for shallow nets, recurrent cells and "
         "outputs that must stay in (-1, 1). Deep stacks of it still lose gradient at both ends.",
         bounds=lambda a: (-1.0, 1.0),
-        saturation_side="both",
-        correction="Saturates at both ends, as the tables say, and in float32 it goes further: "
-        "beyond x of about +-9.0 the output rounds to exactly +-1 and the slope to exactly 0, "
-        "so a unit pushed past that for every input gets no gradient at all and cannot "
-        "recover. Closer in, the slope is tiny but positive.",
+        correction="Saturates at both ends, as the tables say, and in float32 it can also die: "
+        "beyond x of about +-9.01 the output rounds to exactly +-1 and the slope to exactly 0, "
+        "so a unit pushed past that for every input gets no gradient at all and the app counts "
+        "it dead. Closer in, the slope is tiny but positive: saturated, not dead.",
     ),
     Activation(
         key="relu",
@@ -258,12 +243,12 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="no",
         saturates="no",
         dying=True,
-        dead_rule="zero",
         cost="very low",
         best_for="Hidden layers (default)",
         uses="The first thing to try in hidden layers: nearly free to compute and its gradient "
         "is exactly 1 for positive inputs. Watch for units that stop firing altogether.",
         bounds=lambda a: (0.0, INF),
+        slope_kind="relu",
         correction="Listed as non-saturating, which is right for positive inputs; for x <= 0 it "
         "is not saturation (a slow approach to a limit) but a flat region where the gradient is "
         "exactly 0. That flat region is what lets a ReLU unit die.",
@@ -279,13 +264,13 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="no",
         saturates="no",
         dying=False,
-        dead_rule="negative",
         cost="very low",
         best_for="When ReLU neurons die",
         uses="ReLU with a small slope on the negative side, so a unit pushed below zero still gets "
         "a gradient and can come back. Try it when many ReLU units have died.",
         param=_LEAKY_ALPHA,
         negative_slope=lambda a: a,
+        slope_kind="leaky",
         bounds=lambda a: (-INF if a > 0 else 0.0, INF),
     ),
     Activation(
@@ -299,15 +284,12 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="approx",
         saturates="negative",
         dying=False,
-        dead_rule="negative",
         cost="medium",
         best_for="Smoother gradients needed",
         uses="A ReLU whose negative side curves down to -alpha, which pulls mean activations "
         "towards zero. Smooth at 0 only when alpha = 1. Costs an exponential per unit.",
         param=_ELU_ALPHA,
         bounds=lambda a: (-a, INF),
-        saturation_side="negative",
-        tail_below=0.0,
         correction="Often called smooth everywhere, unlike ReLU. That holds only for alpha = 1: "
         "for any other alpha the curve is continuous at 0 but its slope jumps from alpha to 1 "
         "there.",
@@ -323,22 +305,18 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="no",
         saturates="no",
         dying=False,
-        dead_rule="zero",
         cost="medium",
         best_for="Very deep networks (40+ layers)",
         uses="A smooth, slightly non-monotonic ReLU: the input gates itself through a sigmoid. "
         "A common choice in modern deep vision and language models.",
         bounds=lambda a: (SILU_MIN, INF),
-        saturation_side="negative",
-        tail_below=SILU_TAIL,
         table_range=r"(-\infty, \infty)",
         correction="Usual tables give the range as (-inf, inf) and say Swish does not saturate. "
         "SiLU is bounded below: its minimum is about -0.27846, at x of about -1.2785, where the "
         "slope is 0 (a minimum, not saturation). And its negative side does saturate: below "
-        "its steepest descent, at x of about -2.40, the slope shrinks towards 0, so the app "
-        "counts a unit as saturated when every probe input lies there with |slope| < 0.01 "
-        "(below about -6.26). In float32 the output is exactly 0 only below about -88.7, so a "
-        "unit can die by the exact-zero definition only that far out.",
+        "its steepest descent, at x of about -2.40, the slope shrinks towards 0 (below 0.01 in "
+        "size from about -6.26). In float32 the slope is exactly 0 only below about -88.7, so "
+        "a unit can die only that far out.",
     ),
     Activation(
         key="softmax",
@@ -352,7 +330,6 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="no",
         saturates="both",
         dying=False,
-        dead_rule=None,
         cost="high",
         best_for="Output: multi-class",
         uses="Turns a vector of scores into probabilities that sum to 1, for the output of a "
@@ -371,8 +348,8 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="yes",
         saturates="no",
         dying=False,
-        dead_rule=None,
         cost="none",
+        slope_kind="identity",
         best_for="Output: regression",
         uses="Leaves values untouched: the right output for predicting an unbounded number. "
         "In hidden layers it adds nothing, since stacked linear layers collapse into one.",
@@ -389,13 +366,13 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="no",
         saturates="no",
         dying=False,
-        dead_rule="negative",
         cost="very low",
         best_for="Letting the net learn the leak",
         uses="Leaky ReLU whose negative slope is a trained parameter instead of a fixed choice. "
         "The curve shown is the one at initialisation.",
         param=_PRELU_ALPHA,
         negative_slope=lambda a: a,
+        slope_kind="leaky",
         in_subject=False,
         bounds=lambda a: (-INF if a > 0 else 0.0, INF),
     ),
@@ -412,21 +389,20 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="no",
         saturates="negative",
         dying=False,
-        dead_rule="zero",
         cost="medium",
         best_for="Transformers",
         uses="Weights each input by the chance a standard normal falls below it: a smooth ReLU "
         "that is the usual choice inside transformer blocks.",
         in_subject=False,
         bounds=lambda a: (GELU_MIN, INF),
-        saturation_side="negative",
-        tail_below=GELU_TAIL,
         correction="Goes beyond the usual tables. Like SiLU it dips below zero and is bounded "
         "below, with minimum about -0.16997 at x of about -0.7518, and its negative side "
         "saturates: below x of about -1.41 the slope shrinks towards 0. In float32 the output "
-        "is exactly 0 below about -5.54 and the slope autograd computes is exactly 0 below "
-        "about -6.15: a unit pushed there for every input is dead by the exact-zero definition "
-        "and gets no gradient to recover with.",
+        "is exactly 0 below about -5.54 and the slope autograd computes in training is exactly "
+        "0 below about -6.15: a unit pushed there for every input is dead and gets no gradient "
+        "to recover with. This is the exact GELU, x times the normal CDF; many transformers use "
+        "its tanh approximation, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (PyTorch's "
+        "GELU(approximate='tanh')), which differs from it by at most about 5e-4.",
     ),
     Activation(
         key="selu",
@@ -442,15 +418,12 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="approx",
         saturates="negative",
         dying=False,
-        dead_rule="negative",
         cost="medium",
         best_for="Self-normalising deep MLPs",
         uses="A scaled ELU with fixed constants chosen so activations drift towards mean 0 and "
         "variance 1 on their own. Pair it with LeCun-normal initialisation and no batch norm.",
         in_subject=False,
         bounds=lambda a: (SELU_MIN, INF),
-        saturation_side="negative",
-        tail_below=0.0,
     ),
     Activation(
         key="mish",
@@ -464,18 +437,16 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="no",
         saturates="negative",
         dying=False,
-        dead_rule="zero",
         cost="medium",
         best_for="Deep CNNs",
         uses="Another smooth, self-gated ReLU, close in shape to SiLU with a slightly deeper dip. "
         "Popular in some object-detection networks.",
         in_subject=False,
         bounds=lambda a: (MISH_MIN, INF),
-        saturation_side="negative",
-        tail_below=MISH_TAIL,
         correction="Goes beyond the usual tables. Bounded below, with minimum about -0.30884 at "
         "x of about -1.1924, and its negative side saturates: below x of about -2.26 the slope "
-        "shrinks towards 0. In float32 the output is exactly 0 only below about -102.9.",
+        "shrinks towards 0. In float32 its slope in training is exactly 0 only below about "
+        "-103, so a unit can die only that far out.",
     ),
     Activation(
         key="softplus",
@@ -488,7 +459,6 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="no",
         saturates="negative",
         dying=False,
-        dead_rule=None,
         cost="medium",
         best_for="Smooth positive outputs",
         uses="A smooth ReLU whose output is positive (in float32 it rounds to exactly 0 only "
@@ -496,8 +466,6 @@ _ENTRIES: tuple[Activation, ...] = (
         "the sigmoid.",
         in_subject=False,
         bounds=lambda a: (0.0, INF),
-        saturation_side="negative",
-        tail_below=0.0,
     ),
     Activation(
         key="hardswish",
@@ -511,7 +479,6 @@ _ENTRIES: tuple[Activation, ...] = (
         zero_centred="no",
         saturates="no",
         dying=True,
-        dead_rule="zero",
         cost="low",
         best_for="Mobile / low-power networks",
         uses="A piecewise approximation of SiLU built from clamps, with no exponentials, made for "

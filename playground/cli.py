@@ -1,4 +1,4 @@
-"""Command line: `python -m playground train | inspect | properties | lab | list`.
+"""Command line: `python -m playground train | inspect | properties | lab | claims | list`.
 
 Flags come from the same settings table as the app and its URLs, so their names, ranges and
 defaults cannot disagree. A bad flag or value prints one line naming the allowed range and exits
@@ -11,12 +11,14 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, NoReturn
 
 import numpy as np
 
-from playground import activations, configure_torch, labs, properties
+from playground import activations, advice, configure_torch, labs, presets, properties
+from playground.claims import Verdict
 from playground.config import DEVICES, SETTING, SETTINGS, ConfigError, RunConfig, config_dict
 from playground.data import DATASETS
 from playground.inspection import inspect_init
@@ -115,13 +117,33 @@ def build_parser() -> argparse.ArgumentParser:
         "lab",
         help="run a lab headless, or list them",
         description="Train a lab's variants in lock-step, each over its seeds, and report every "
-        "hidden layer at the end: the share of dead and saturated units (on the probe set) and "
-        "the weight-gradient norm of the last step. 'list' names the labs.",
+        "hidden layer at the end: the share of dead, resting and saturated units (on the probe "
+        "set) and the weight-gradient norm of the last step. 'list' names the labs. --check "
+        "instead checks every claim the lab's words make, on its own run: each with its "
+        "measured value, its margin and PASS or FAIL; the exit status is 1 if any fails.",
     )
-    lab.add_argument("name", metavar="NAME", help="a lab's key, or 'list'")
+    lab.add_argument("name", metavar="NAME", help="a lab's key, 'list', or with --check 'all'")
+    lab.add_argument("--check", action="store_true", help="check the lab's claims")
+    lab.add_argument(
+        "--times", type=_count("times", 100), default=1,
+        help="with --check: train each lab this many times its own steps (the Labs page has "
+        "no step limit, so its words must hold longer runs too)",
+    )  # fmt: skip
     lab.add_argument("--seeds", type=_count("seeds", 16), help="seeds a variant (the lab's own)")
     lab.add_argument("--steps", type=_count("steps"), help="training steps (the lab's own)")
     lab.add_argument("--json", metavar="PATH", help="write the record as JSON ('-': stdout)")
+    said = sub.add_parser(
+        "claims",
+        help="check what the labs, presets and advice say training does",
+        description="Run the experiment behind each claim the labs, the presets' notes and the "
+        "advice make, and print each claim with its measured value, its margin and PASS or "
+        "FAIL; the exit status is 1 if any fails.",
+    )
+    said.add_argument(
+        "which", nargs="?", default="all", choices=("all", "labs", "presets", "advice")
+    )
+    said.add_argument("--seeds", type=_count("seeds", 16), help="seeds a variant (each one's own)")
+    said.add_argument("--steps", type=_count("steps"), help="training steps (each one's own)")
     sub.add_parser("list", help="list activations, inits, datasets and output/loss pairings")
     return parser
 
@@ -282,9 +304,10 @@ def _lab(args: argparse.Namespace) -> int:
         for key, lab in found.items():
             print(f"{key}: {lab.title}. {lab.question}")
         return 0
-    if args.name not in found:
-        raise ValueError(f"no lab {args.name!r}; the labs are {', '.join(found)}")
-    lab = found[args.name]
+    if args.check:
+        chosen = list(found.values()) if args.name == "all" else [_named(found, args.name)]
+        return _check(chosen, args.seeds, args.steps, args.times)
+    lab = _named(found, args.name)
     record = labs.run(lab, args.seeds, args.steps)
     out = sys.stderr if args.json == "-" else sys.stdout
     seeds = len(record["variants"][0]["runs"])
@@ -305,14 +328,56 @@ def _lab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _named(found: dict[str, labs.Lab], name: str) -> labs.Lab:
+    if name not in found:
+        raise ValueError(f"no lab {name!r}; the labs are {', '.join(found)}")
+    return found[name]
+
+
+def _check(chosen: list[labs.Lab], seeds: int | None, steps: int | None, times: int) -> int:
+    """Each lab's claims, checked on its own run (`times` its own length, unless `steps`)."""
+    return _report(
+        [(lab.key, partial(labs.check, lab, seeds, steps or lab.steps * times)) for lab in chosen]
+    )
+
+
+def _report(checks: list[tuple[str, Callable[[], list[Verdict]]]]) -> int:
+    """Every claim with its measured value, margin and PASS or FAIL: 0 when all hold, else 1."""
+    failed = total = 0
+    for name, run in checks:
+        verdicts = run()
+        print(f"{name}: {len(verdicts)} claims")
+        for v in verdicts:
+            print(f"  {v.line()}")
+        failed += sum(not v.passed for v in verdicts)
+        total += len(verdicts)
+    print(f"{total - failed} of {total} claims hold")
+    return 1 if failed else 0
+
+
+def _claims(args: argparse.Namespace) -> int:
+    groups = {
+        "labs": [(f"lab {k}", partial(labs.check, lab, args.seeds, args.steps))
+                 for k, lab in labs.all_labs().items()],
+        "presets": [(f"preset {k}", partial(e.check, args.seeds, args.steps))
+                    for k, e in presets.CHECKS.items()],
+        "advice": [(f"advice {k}", partial(e.check, args.seeds, args.steps))
+                   for k, e in advice.CHECKS.items()],
+    }  # fmt: skip
+    chosen = list(groups) if args.which == "all" else [args.which]
+    return _report([c for g in chosen for c in groups[g]])
+
+
 def _lab_row(variant: dict[str, Any]) -> dict[str, Any]:
     runs = [r for r in variant["runs"] if not r["diverged"]]
     row: dict[str, Any] = {
         "variant": variant["key"],
         "diverged": f"{len(variant['runs']) - len(runs)}/{len(variant['runs'])}",
     }
-    measured = (("dead_fraction", "dead"), ("saturated_fraction", "saturated"),
-                ("grad_norm", "grad_norm"), ("post_std", "spread"))  # fmt: skip
+    measured = (("dead_fraction", "dead"), ("resting_fraction", "resting"),
+                ("saturated_fraction", "saturated"),
+                ("grad_norm", "grad_norm"), ("post_std", "spread"),
+                ("input_spread", "across inputs"))  # fmt: skip
     for key, word in [m for m in measured if m[0] in variant["runs"][0]]:
         layers = np.array([r[key] for r in runs], dtype=float) if runs else np.empty((0, 0))
         row[word] = _layer_list(layers, key.endswith("fraction"))
@@ -363,6 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _properties(args)
         if args.command == "lab":
             return _lab(args)
+        if args.command == "claims":
+            return _claims(args)
         return _train(args) if args.command == "train" else _inspect(args)
     except (ConfigError, ValueError) as e:
         print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)

@@ -4,8 +4,8 @@ Every model sees the same data and the same batches, and seed s gives every vari
 initial weights where their shapes and initialisations agree. Variants of one shape (same
 batch norm, same pairing) share one `stack.Stack`; the others get stacks of their own, all
 stepped together on each batch, so a variant whose shape differs still races on equal terms.
-Probes measure every model the Playground's way (loss, metric, dead and saturated units by
-layer, gradient norms); `bands`, `profile` and `table` reduce them over seeds.
+Probes measure every model the Playground's way (loss, metric, dead, resting and saturated units
+by layer, gradient norms); `bands`, `profile` and `table` reduce them over seeds.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from playground import activations
 from playground.comparison_config import CompareConfig
 from playground.config import (
     RunConfig,
@@ -33,7 +32,8 @@ from playground.train import resolve_device, stream_seed
 MAX_PROBES = 400  # curve points kept per model: the oldest half is thinned beyond this
 PROBE_BUDGET = 0.05  # probes take at most this share of training time
 METRICS = ("train_loss", "test_loss", "train_metric", "test_metric", "dead_share", "grad_norm")
-LAYER_METRICS = ("dead_fraction", "saturated_fraction", "grad_norm")  # per hidden layer
+# per hidden layer
+LAYER_METRICS = ("dead_fraction", "resting_fraction", "saturated_fraction", "grad_norm")
 STOPPED_NOTE = (
     "Every model of this comparison diverged: lower the learning rate (or change what "
     "varies) and press Reset."
@@ -100,6 +100,8 @@ class Comparison:
         v = self.variants[0]
         # per model, layer and unit: the probe step from which it has stayed dead, -1 if alive
         self.dead_since = np.full((self.n_models, v.depth, v.width), -1, dtype=np.int64)
+        # per model and layer: how often a unit dead at one probe was alive at the next
+        self.revivals = np.zeros((self.n_models, v.depth), dtype=np.int64)
         self._probe_cost = 0.0
         self._probe()
 
@@ -212,6 +214,7 @@ class Comparison:
         self.layers_now = {key: per_layer[:, j] for j, key in enumerate(LAYER_METRICS)}
         units = values[:, len(METRICS) + n_layer :].reshape(len(values), depth, width) > 0.5
         since = self.dead_since
+        self.revivals += ((since >= 0) & ~units).sum(2)
         self.dead_since = np.where(units, np.where(since >= 0, since, self.step_count), -1)
         if len(self.steps) > MAX_PROBES:
             self._thin()
@@ -231,7 +234,7 @@ class Comparison:
         hidden, out = stack.layers(self.x_probe)
         test_out = stack.forward(self.x_test)
         stack.training = True
-        dead, saturated, units = self._unit_shares(stack, hidden)
+        dead, resting, saturated, units = self._unit_shares(stack, hidden)
         per_model = [
             stack.loss_of(out, self.y_probe),
             stack.loss_of(test_out, self.y_test),
@@ -240,7 +243,8 @@ class Comparison:
             dead.mean(1),
             stack.grad_norms(),
         ]
-        layers = [dead, saturated, stack.layer_grad_norms(), units.flatten(1).float()]
+        grads = stack.layer_grad_norms()
+        layers = [dead, resting, saturated, grads, units.flatten(1).float()]
         return per_model, torch.cat(layers, 1)
 
     def _metric(self, stack: Stack, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -256,27 +260,25 @@ class Comparison:
 
     def _unit_shares(
         self, stack: Stack, hidden: list[tuple[torch.Tensor, torch.Tensor]]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per model and hidden layer, the share of units dead and saturated on every probe
-        input, by the Playground's own rules (`probes.unit_flags`); NaN where the activation
-        cannot die (tanh) or saturate (ReLU). Then which units are dead: (models, layers,
-        width), False where the activation has no dead rule."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per model and hidden layer, the share of units dead, resting and saturated on every
+        probe input, by the Playground's own rule (`probes.unit_flags`); NaN where the
+        activation cannot reach that state (a Leaky ReLU unit cannot die, a ReLU unit cannot
+        saturate). Then which units are dead: (models, layers, width)."""
         pre = torch.stack([z for z, _ in hidden], 1)  # (models, layers, points, width)
-        post = torch.stack([a for _, a in hidden], 1)
         m, depth, _, width = pre.shape
-        dead = torch.full((m, depth), float("nan"), device=self.device)
-        saturated = torch.full((m, depth), float("nan"), device=self.device)
+        shares = torch.full((3, m, depth), float("nan"), device=self.device)
         units = torch.zeros((m, depth, width), dtype=torch.bool, device=self.device)
         for start, stop, key, alpha in stack.slices():
             n = (stop - start) * depth  # every layer of every model of the run, as layers
-            specs = [LayerSpec(key, alpha)] * n
-            z, a = pre[start:stop].flatten(0, 1), post[start:stop].flatten(0, 1)
-            mask, flat = unit_flags(specs, z, a)
-            if activations.get(key).dead_rule is not None:
-                dead[start:stop] = mask.float().mean(1).view(stop - start, depth)
-                units[start:stop] = mask.view(stop - start, depth, width)
-            saturated[start:stop] = (flat / width).view(stop - start, depth)
-        return dead, saturated, units
+            mask, resting, saturated, rule = unit_flags(
+                [LayerSpec(key, alpha)] * n, pre[start:stop].flatten(0, 1)
+            )
+            dead = torch.where(rule > 0, mask.float().mean(1), float("nan"))
+            for i, share in enumerate((dead, resting / width, saturated / width)):
+                shares[i, start:stop] = share.view(stop - start, depth)
+            units[start:stop] = mask.view(stop - start, depth, width)
+        return shares[0], shares[1], shares[2], units
 
     def _thin(self) -> None:
         """Every other point of the older half goes: a long run keeps its shape and size."""

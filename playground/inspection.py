@@ -20,11 +20,33 @@ from playground.probes import (
     LAYER_KEYS,
     LayerSpec,
     capture_stats,
+    forward_capture,
     layer_columns,
     probe_pass,
     probe_rows,
 )
 from playground.train import model_spec
+
+
+def init_spreads(cfg: RunConfig, seeds: int) -> dict[str, np.ndarray]:
+    """Per weight seed and hidden layer [seeds, L], two spreads of the outputs at step 0:
+    "spread", the std of every output on the probe set, and "input_spread", what of it
+    depends on the input: the root mean over units of each unit's variance across the probe
+    inputs. A layer whose units sit at fixed values set by their biases has a large spread and
+    an input spread near 0: the signal itself is gone."""
+    cfg = cfg.validate()
+    data = make_dataset(cfg.data_config())
+    pairing = PAIRINGS[cfg.resolved_pairing()]
+    x = torch.as_tensor(data.x_train)[torch.as_tensor(probe_rows(len(data.x_train), cfg.data_seed))]
+    base = model_spec(cfg, data, pairing, cfg.init_seed)
+    found: dict[str, list[list[float]]] = {"spread": [], "input_spread": []}
+    for s in range(seeds):
+        model = build_model(dataclasses.replace(base, seed=cfg.init_seed + s))
+        _, capture = forward_capture(model, x, batch_stats=True)
+        posts = [a.double() for _, a in capture]
+        found["spread"].append([a.std().item() for a in posts])
+        found["input_spread"].append([a.var(0).mean().sqrt().item() for a in posts])
+    return {k: np.array(v) for k, v in found.items()}
 
 
 def inspect_init(cfg: RunConfig, seeds: int = 5) -> pd.DataFrame:

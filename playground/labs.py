@@ -24,10 +24,12 @@ import pandas as pd
 import torch
 from torch import nn
 
+from playground import claims
+from playground.claims import Claim, ClaimError, Verdict
 from playground.comparison import Comparison
 from playground.comparison_config import MAX_SEEDS, CompareConfig, Variant
 from playground.config import SETTING, ConfigError, RunConfig, from_query, parse_hide
-from playground.inspection import inspect_init
+from playground.inspection import init_spreads, inspect_init
 
 LABS_DIR = Path(__file__).resolve().parent.parent / "labs"
 # what every variant of a lab shares: the data, the batches and where they train
@@ -66,6 +68,7 @@ class Lab:
     steps: int  # how long the headless run (`python -m playground lab`) trains
     guess: Guess | None = None  # a lab with no training: guess a measurement, then see it
     present: str = PRESENTED[0]
+    claims: tuple[Claim, ...] = ()  # what its words say training does, checked by `check`
 
     def base(self) -> RunConfig:
         return from_query(self.settings)[0]
@@ -114,11 +117,19 @@ def load(path: Path) -> Lab:
         steps=_whole(name, raw, "steps", 500, 100_000),
         guess=_guess(name, raw.get("guess"), base.depth),
         present=_presented(name, raw.get("present", PRESENTED[0])),
+        claims=_claims(name, raw.get("claims"), variants, base.depth),
     )
     problems = lab.compare_config().problems()
     if problems:
         raise LabError(f"{name}: {problems[0][1]}")
     return lab
+
+
+def _claims(name: str, raw: Any, variants: tuple[Variant, ...], depth: int) -> tuple[Claim, ...]:
+    try:
+        return claims.parse(raw, tuple(v.key for v in variants), depth)
+    except ClaimError as e:
+        raise LabError(f"{name}: {e}") from None
 
 
 def _presented(name: str, raw: Any) -> str:
@@ -183,8 +194,7 @@ def run(lab: Lab, seeds: int | None = None, steps: int | None = None) -> dict[st
     its record is every layer at initialisation, with the spread of its outputs."""
     if lab.guess is not None:
         return _at_init(lab, seeds or lab.seeds)
-    comparison = Comparison(lab.compare_config(seeds))
-    comparison.step(lab.steps if steps is None else steps, probe_at_end=True)
+    comparison = _trained(lab, seeds, steps)
     models = comparison.final_layers()
     s = comparison.cfg.seeds
     return {
@@ -192,6 +202,29 @@ def run(lab: Lab, seeds: int | None = None, steps: int | None = None) -> dict[st
         "steps": comparison.step_count,
         "variants": [_record(v, models[i * s : (i + 1) * s]) for i, v in enumerate(lab.variants)],
     }
+
+
+def _trained(lab: Lab, seeds: int | None, steps: int | None) -> Comparison:
+    comparison = Comparison(lab.compare_config(seeds))
+    comparison.step(lab.steps if steps is None else steps, probe_at_end=True)
+    return comparison
+
+
+def check(lab: Lab, seeds: int | None = None, steps: int | None = None) -> list[Verdict]:
+    """Every claim of the lab checked on a headless run of it (its own seeds and steps unless
+    given): at step 0 for claims `at` "start", at the end for the others."""
+    keys = [v.key for v in lab.variants]
+    if lab.guess is not None:
+        found = {
+            v.key: {
+                **init_spreads(variant_config(lab, v), seeds or lab.seeds),
+                "diverged": np.zeros(1),
+            }
+            for v in lab.variants
+        }
+        return claims.check(lab.claims, found, None, 0)
+    n = lab.steps if steps is None else steps
+    return claims.verify(lab.compare_config(seeds), keys, lab.claims, n)
 
 
 def _record(v: Variant, runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -203,11 +236,12 @@ def variant_config(lab: Lab, variant: Variant) -> RunConfig:
 
 
 def _at_init(lab: Lab, seeds: int) -> dict[str, Any]:
-    keys = ("dead_fraction", "saturated_fraction", "grad_norm", "post_std")
+    keys = ("dead_fraction", "resting_fraction", "saturated_fraction", "grad_norm", "post_std")
     variants = []
     for v in lab.variants:
         cfg = variant_config(lab, v)
         runs = []
+        across = init_spreads(cfg, seeds)["input_spread"]
         for s in range(seeds):
             frame = inspect_init(cfg.replace(init_seed=cfg.init_seed + s), seeds=1)
             runs.append(
@@ -215,6 +249,7 @@ def _at_init(lab: Lab, seeds: int) -> dict[str, Any]:
                     "seed": cfg.init_seed + s,
                     "diverged": False,
                     **{k: _listed(frame[k]) for k in keys},
+                    "input_spread": _listed(across[s]),
                 }
             )
         variants.append(_record(v, runs))
@@ -226,22 +261,18 @@ def _listed(column: Any) -> list[float | None]:
 
 
 def spreads(lab: Lab, activation: str, seeds: int) -> pd.DataFrame:
-    """For the variants of one activation, each layer's output std at initialisation over
-    `seeds` weight seeds: (metric, variant, layer, median, lo, hi), as a band chart reads it."""
+    """For the variants of one activation, each layer's spread across inputs at
+    initialisation over `seeds` weight seeds (`inspection.init_spreads`): (metric, variant,
+    layer, median, lo, hi), as a band chart reads it."""
     rows = []
     for v in lab.variants:
         cfg = variant_config(lab, v)
         if cfg.activation != activation:
             continue
-        per_seed = np.array(
-            [
-                inspect_init(cfg.replace(init_seed=cfg.init_seed + s), seeds=1)["post_std"]
-                for s in range(seeds)
-            ]
-        )
+        per_seed = init_spreads(cfg, seeds)["input_spread"]
         for layer in range(per_seed.shape[1]):
             col = per_seed[:, layer]
-            rows.append(("post_std", v.label, layer + 1, np.median(col), col.min(), col.max()))
+            rows.append(("input_spread", v.label, layer + 1, np.median(col), col.min(), col.max()))
     return pd.DataFrame(rows, columns=["metric", "variant", "layer", "median", "lo", "hi"])
 
 

@@ -1,9 +1,9 @@
 """The network itself, unit by unit: what each hidden unit computes, which ones are dead or
-saturated, and when each died; with the weights that link them.
+resting or saturated, and when each died; with the weights that link them.
 
 The TensorFlow Playground draws every neuron as a small map of its output over the input plane,
 with links coloured by weight, but never says which neurons are dead. This view keeps its
-picture and adds the states: a unit is dead or saturated by the probes' own rules
+picture and adds the states: a unit is dead, resting or saturated by the probes' own rule
 (`probes.unit_masks`, on the same probe set), and dead from step 0 apart from dead since a later
 probe (`train.Run.dead_since`). Up to MAX_UNITS units a layer are drawn; the rest of a wide
 layer is counted in a summary. Each unit's map is computed in one forward pass over a coarse
@@ -24,7 +24,10 @@ from playground.train import Run
 MAX_UNITS = 12  # units drawn per layer (inputs too); the rest are summarised
 MAP_CELLS = 16  # a unit's map: 16 x 16 cells of the plane
 HIST_BINS = 24  # a chosen unit's histogram of its input
-STATES = ("live", "saturated", "died in training", "dead from step 0")
+LIVE, SATURATED, RESTING = "live", "saturated", "resting"
+DIED, DEAD_FROM_START = "died in training", "dead from step 0"
+STATES = (LIVE, SATURATED, RESTING, DIED, DEAD_FROM_START)
+DEAD = (DIED, DEAD_FROM_START)
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,16 @@ def view(run: Run, cells: int = MAP_CELLS) -> NetworkView:
     _, capture = forward_capture(model, run.x_probe, batch_stats)
     pre = torch.stack([z for z, _ in capture])
     post = torch.stack([a for _, a in capture])
-    dead, saturated, _ = (m.cpu().numpy() for m in unit_masks(specs, pre, post))
+    states = unit_masks(specs, pre)
+    dead, resting, saturated = (
+        m.cpu().numpy() for m in (states.dead, states.resting, states.saturated)
+    )
     maps = _maps(run, cells)
     since = run.dead_since
     layers = []
     for i, spec in enumerate(specs):
-        state = [_state(d, s, t) for d, s, t in zip(dead[i], saturated[i], since[i], strict=True)]
+        flags = zip(dead[i], resting[i], saturated[i], since[i], strict=True)
+        state = [_state(*unit) for unit in flags]
         layers.append(
             LayerView(
                 label=activations.get(spec.key).label,
@@ -98,10 +105,11 @@ def _histogram(values: torch.Tensor, bins: int = HIST_BINS) -> tuple[np.ndarray,
     return edges, counts
 
 
-def _state(dead: bool, saturated: bool, dead_since: int) -> str:
+def _state(dead: bool, resting: bool, saturated: bool, dead_since: int) -> str:
+    """One state per unit, by the probes' precedence: dead, then resting, then saturated."""
     if dead:
-        return STATES[3] if dead_since == 0 else STATES[2]
-    return STATES[1] if saturated else STATES[0]
+        return DEAD_FROM_START if dead_since == 0 else DIED
+    return RESTING if resting else SATURATED if saturated else LIVE
 
 
 def _output_name(run: Run) -> str:

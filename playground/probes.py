@@ -10,7 +10,7 @@ Gradients come from `probe_pass`: one forward and backward over the probe set th
 
 from __future__ import annotations
 
-import math
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +24,15 @@ from playground.model import MLP
 N_BINS = 30
 SATURATION_THRESHOLD = 0.01  # |f'(z)| below this for every probe input counts as saturated
 PROBE_ROWS = 512
+# A unit's states, one rule for every activation, in order of precedence (see `unit_masks`)
+STATE_RULES = {
+    "dead": "its slope is exactly 0 for every probe input (in float32, as autograd computes "
+    "it), so no gradient reaches its weights",
+    "resting": "a Leaky ReLU or PReLU unit on its negative side for every probe input: its "
+    "slope there is alpha, small but not 0, so it still learns",
+    "saturated": f"its slope is below {SATURATION_THRESHOLD:g}, but not 0, for every probe "
+    "input, so almost no gradient gets through",
+}
 
 Capture = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -40,9 +49,10 @@ class LayerStats:
     pre_std: np.ndarray
     post_mean: np.ndarray
     post_std: np.ndarray
-    dead: np.ndarray  # count of dead units (NaN when the activation has no dead rule)
-    saturated: np.ndarray  # count of saturated units (NaN when the activation does not saturate)
+    dead: np.ndarray  # count of dead units (NaN where the activation cannot die)
+    saturated: np.ndarray  # count of saturated units (NaN where the activation cannot saturate)
     width: int
+    resting: np.ndarray = field(default_factory=_empty)  # count resting (NaN where none can)
     # (edges, counts) per layer; exact zeros are left out of the counts and kept in zeros_*
     hist_pre: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     hist_post: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
@@ -59,6 +69,10 @@ class LayerStats:
     @property
     def saturated_fraction(self) -> np.ndarray:
         return self.saturated / self.width
+
+    @property
+    def resting_fraction(self) -> np.ndarray:
+        return self.resting / self.width
 
     @property
     def dead_from_start_fraction(self) -> np.ndarray:
@@ -86,6 +100,7 @@ LAYER_KEYS = (
     "post_std",
     "dead_fraction",
     "saturated_fraction",
+    "resting_fraction",
     "grad_norm",
     "signal_norm",
     "weight_norm",
@@ -102,6 +117,7 @@ def layer_columns(stats: LayerStats, norms: np.ndarray) -> dict[str, np.ndarray]
         "post_std": stats.post_std,
         "dead_fraction": stats.dead_fraction,
         "saturated_fraction": stats.saturated_fraction,
+        "resting_fraction": stats.resting_fraction,
         "grad_norm": norms[0],
         "signal_norm": norms[1],
         "weight_norm": norms[2],
@@ -128,64 +144,107 @@ def _groups(specs: list[LayerSpec]) -> dict[LayerSpec, list[int]]:
     return groups
 
 
-def _dead_units(
-    act: activations.Activation,
-    alpha: float,
-    z: torch.Tensor,
-    a: torch.Tensor,
-    top: torch.Tensor | None,
-) -> torch.Tensor | None:
-    """[G, W] dead mask under the activation's rule, or None when it has none."""
-    if act.dead_rule == "zero" and act.output_range(alpha)[0] >= 0:
-        return a.sum(1) == 0  # outputs are never negative: a zero sum means all exactly 0
-    if act.dead_rule == "zero":
-        return (a == 0).all(1)
-    if act.dead_rule == "negative":  # stuck on the negative side for every input
-        return (z.amax(1) if top is None else top) <= 0
-    return None
+def can_reach(spec: LayerSpec) -> tuple[bool, bool, bool]:
+    """Whether a unit of this activation can be (dead, resting, saturated) at all.
+
+    ReLU's slope is 0 or 1, so its units die but never saturate; Leaky ReLU's and PReLU's
+    is 1 or alpha, so a unit stuck on the negative side rests (dies only when alpha is 0 in
+    float32); the identity's is always 1. Every other activation's slope takes all values down
+    to exactly 0 in float32, so its units can be either. A state a layer cannot reach is shown
+    as "not applicable", never as 0 %.
+    """
+    kind = spec.act.slope_kind
+    if kind == "relu":
+        return True, False, False
+    if kind == "leaky":
+        stuck = _f32(spec.alpha) == 0
+        return stuck, not stuck, False
+    if kind == "identity":
+        return False, False, False
+    return True, False, True
+
+
+def _f32(x: float) -> float:
+    return float(np.float32(x))
+
+
+@functools.cache
+def _module(key: str, alpha: float) -> torch.nn.Module:
+    return activations.get(key).module(alpha)
+
+
+def slopes(spec: LayerSpec, z: torch.Tensor) -> torch.Tensor:
+    """f'(z) elementwise as autograd computes it in training: the activation's own backward
+    kernel on a tensor of z's shape and dtype, so exact zeros are the ones training sees (a
+    1-element tensor can take another kernel and round differently)."""
+    with torch.enable_grad():
+        x = z.detach().requires_grad_(True)
+        y = _module(spec.key, spec.alpha)(x)
+        (grad,) = torch.autograd.grad(y, x, torch.ones_like(y))
+    return grad
+
+
+def _states(spec: LayerSpec, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """[G, W] dead, resting and saturated masks of `z` [G, N, W], each unit in one state at most.
+
+    Piecewise-linear activations are read off the sign of z (far cheaper than a backward
+    pass, and the same answer: their slope is 0, alpha or 1 by sign alone).
+    """
+    none = torch.zeros((z.shape[0], z.shape[2]), dtype=torch.bool, device=z.device)
+    kind = spec.act.slope_kind
+    if kind in ("relu", "leaky"):
+        negative = z.amax(1) <= 0
+        dies, rests, _ = can_reach(spec)
+        return (negative if dies else none), (negative if rests else none), none
+    if kind == "identity":
+        return none, none, none
+    top = slopes(spec, z).abs().amax(1)
+    dead = top == 0
+    return dead, none, (top < SATURATION_THRESHOLD) & ~dead
 
 
 def unit_flags(
-    specs: list[LayerSpec], pre: torch.Tensor, post: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-unit dead masks [L, W] (False where there is no dead rule) and saturated counts [L]
-    (NaN where the activation does not saturate); see `unit_masks`."""
-    dead, flat, saturates = unit_masks(specs, pre, post)
+    specs: list[LayerSpec], pre: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-unit dead masks [L, W], then resting and saturated counts [L] and a dead-rule flag
+    [L], the counts NaN and the flag 0 where the layer's activation cannot reach that state."""
+    states = unit_masks(specs, pre)
     nan = torch.tensor(float("nan"), device=pre.device, dtype=pre.dtype)
-    return dead, torch.where(saturates, flat.sum(1).to(pre.dtype), nan)
+    reach = torch.tensor([can_reach(s) for s in specs], device=pre.device)
+    resting, saturated = (
+        torch.where(reach[:, i], mask.sum(1).to(pre.dtype), nan)
+        for i, mask in ((1, states.resting), (2, states.saturated))
+    )
+    return states.dead, resting, saturated, reach[:, 0].to(pre.dtype)
 
 
-def unit_masks(
-    specs: list[LayerSpec], pre: torch.Tensor, post: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Which units are dead and which saturated ([L, W] each, False where the activation has
-    no such rule), and which layers' activations can saturate at all ([L]).
+@dataclass
+class UnitStates:
+    """Which units are in which state, [L, W] masks that never overlap."""
 
-    Saturated: |f'(z)| < SATURATION_THRESHOLD for every probe input and, for one-sided
-    activations, every input below the start of the negative tail (`tail_below`). Layers that
-    share an activation are measured together, in a few kernels over [G, N, W] rather than a
-    few per layer.
+    dead: torch.Tensor  # slope exactly 0 for every probe input: no gradient reaches it
+    resting: torch.Tensor  # Leaky ReLU / PReLU on its negative side for every input: slope alpha
+    saturated: torch.Tensor  # |slope| < 0.01 (not exactly 0) for every probe input
+
+
+def unit_masks(specs: list[LayerSpec], pre: torch.Tensor) -> UnitStates:
+    """Every unit's state by one rule for every activation, in order of precedence: dead (its
+    slope, as autograd computes it in float32, is exactly 0 for every probe input), resting (a
+    Leaky ReLU or PReLU unit on its negative side for every input, still learning through slope
+    alpha) and saturated (|slope| below SATURATION_THRESHOLD, not exactly 0, for every input).
+    Layers that share an activation are measured together, over [G, N, W] at once.
     """
     n_layers, _, width = pre.shape
-    dead = torch.zeros((n_layers, width), dtype=torch.bool, device=pre.device)
-    saturated = torch.zeros((n_layers, width), dtype=torch.bool, device=pre.device)
-    saturates = torch.zeros(n_layers, dtype=torch.bool, device=pre.device)
+    masks = [torch.zeros((n_layers, width), dtype=torch.bool, device=pre.device) for _ in range(3)]
     for spec, idx in _groups(specs).items():
         whole = len(idx) == n_layers
-        z, a = (pre, post) if whole else (pre[idx], post[idx])
-        act = spec.act
-        one_sided = act.saturation_side == "negative" and math.isfinite(act.tail_below)
-        top = z.amax(1) if act.dead_rule == "negative" or one_sided else None
-        mask = _dead_units(act, spec.alpha, z, a, top)
-        if mask is not None:
-            dead = mask if whole else dead.index_copy(0, _index(idx, pre.device), mask)
-        if act.saturation_side is not None:
-            flat = act.derivative(z, spec.alpha).abs().amax(1) < SATURATION_THRESHOLD
-            if one_sided:
-                flat &= top < act.tail_below
-            saturated[idx] = flat
-            saturates[idx] = True
-    return dead, saturated, saturates
+        found = _states(spec, pre if whole else pre[idx])
+        for mask, part in zip(masks, found, strict=True):
+            if whole:
+                mask.copy_(part)
+            else:
+                mask[idx] = part
+    return UnitStates(*masks)
 
 
 def _index(idx: list[int], device: torch.device) -> torch.Tensor:
@@ -360,8 +419,8 @@ def stats_tensor(capture: Capture, specs: list[LayerSpec], histograms: bool) -> 
     """
     pre = torch.stack([z for z, _ in capture])  # [L, N, W], our own copies
     post = torch.stack([a for _, a in capture])
-    dead, saturated = unit_flags(specs, pre, post)
-    tail = [saturated, dead.flatten().to(pre.dtype)]
+    dead, resting, saturated, rule = unit_flags(specs, pre)
+    tail = [saturated, resting, rule, dead.flatten().to(pre.dtype)]
     if histograms:
         pre_r, post_r = _bin_range(pre, None), _bin_range(post, _common_bounds(specs))
         hists = [_histograms(pre, pre_r), _histograms(post, post_r)]
@@ -383,11 +442,12 @@ def unpack_stats(
 ) -> LayerStats:
     """LayerStats from `stats_tensor`'s numbers, read back to the host."""
     n_layers = len(specs)
-    moments, rest = host[: 5 * n_layers].reshape(5, n_layers), host[5 * n_layers :]
+    moments, rest = host[: 7 * n_layers].reshape(7, n_layers), host[7 * n_layers :]
     dead_mask = rest[: n_layers * width].reshape(n_layers, width) > 0.5
-    has_rule = np.array([s.act.dead_rule is not None for s in specs])
-    dead = np.where(has_rule, dead_mask.sum(1), np.nan)
-    stats = LayerStats(*moments[:4], dead, moments[4], width=width, dead_mask=dead_mask)
+    dead = np.where(moments[6] > 0.5, dead_mask.sum(1), np.nan)
+    stats = LayerStats(
+        *moments[:4], dead, moments[4], width=width, dead_mask=dead_mask, resting=moments[5]
+    )
     if histograms:
         rest = rest[n_layers * width :]
         ranges = rest[: 4 * n_layers].reshape(2, n_layers, 2)

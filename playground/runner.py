@@ -199,7 +199,13 @@ class RunInfo:
         )
 
 
-LAYER_CHART_KEYS = ["dead_fraction", "saturated_fraction", "grad_norm", "signal_norm"]
+LAYER_CHART_KEYS = [
+    "dead_fraction",
+    "resting_fraction",
+    "saturated_fraction",
+    "grad_norm",
+    "signal_norm",
+]
 
 
 @dataclass(frozen=True)

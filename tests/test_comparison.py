@@ -114,7 +114,7 @@ def test_seed_0_of_each_variant_trains_exactly_as_the_playground_would(vary, val
 
 
 def test_dead_share_is_the_hand_counted_share_of_units_silent_on_every_probe_input():
-    comparison = Comparison(_cmp(values=("relu", "tanh"), seeds=1))
+    comparison = Comparison(_cmp(values=("relu", "leaky_relu"), seeds=1))
     stack = comparison.groups[0].stack
     with torch.no_grad():
         stack.biases[0][0, 0, :3] = -1e3  # relu model: three first-layer units can never fire
@@ -126,7 +126,7 @@ def test_dead_share_is_the_hand_counted_share_of_units_silent_on_every_probe_inp
     expected = ((h1 == 0).all(0).sum() + (h2 == 0).all(0).sum()).item() / 16
     dead = comparison.curves().groupby("variant")["dead_share"].last()
     assert expected >= 3 / 16 and dead["ReLU"] == pytest.approx(expected)
-    assert np.isnan(dead["Tanh"])  # tanh has no dead rule: not "0 % dead"
+    assert np.isnan(dead["Leaky ReLU"])  # its slope is never 0: it cannot die, not "0 % dead"
 
 
 def test_by_layer_a_deep_sigmoid_network_passes_its_first_layers_almost_no_gradient():

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from playground import cli, labs
 from playground.labs import LabError
@@ -111,9 +112,37 @@ def test_initialisation_he_keeps_relus_spread_and_xavier_lets_it_shrink_away():
     }
     assert 0.3 < std["relu-he"][19] / std["relu-he"][0] < 3
     assert std["relu-xavier"][19] / std["relu-xavier"][0] < 2.0**-7
-    frame = labs.spreads(lab, "relu", seeds=2)
+    across = {
+        v["key"]: np.median([r["input_spread"] for r in v["runs"]], axis=0)
+        for v in record["variants"]
+    }
+    frame = labs.spreads(lab, "relu", seeds=2)  # what the page draws: the spread across inputs
     he = frame[frame["variant"] == "ReLU, He"].set_index("layer")["median"]
-    assert he.loc[20] == pytest.approx(std["relu-he"][19], rel=1e-6)
+    assert he.loc[20] == pytest.approx(across["relu-he"][19], rel=1e-6)
+
+
+def test_the_spread_across_inputs_leaves_out_what_the_biases_fix():
+    """PyTorch's default init: layer 30's raw spread stays near layer 5's, held up by random
+    biases, while the part that varies with the input falls by orders of magnitude. Checked
+    against numpy on the layer outputs themselves."""
+    from playground.data import make_dataset
+    from playground.inspection import init_spreads
+    from playground.model import PAIRINGS, build_model
+    from playground.probes import forward_capture, probe_rows
+    from playground.train import model_spec
+
+    cfg = labs.variant_config(LABS["initialisation"], LABS["initialisation"].variants[0])
+    assert cfg.init == "default" and cfg.activation == "relu"
+    spreads = init_spreads(cfg, seeds=1)
+    data = make_dataset(cfg.data_config())
+    x = torch.as_tensor(data.x_train)[torch.as_tensor(probe_rows(len(data.x_train), cfg.data_seed))]
+    model = build_model(model_spec(cfg, data, PAIRINGS[cfg.resolved_pairing()], cfg.init_seed))
+    out = forward_capture(model, x, batch_stats=True)[1][4][1].double().numpy()  # layer 5
+    assert spreads["spread"][0, 4] == pytest.approx(out.std(ddof=1), rel=1e-6)
+    by_unit = np.sqrt(np.mean(np.var(out, axis=0, ddof=1)))
+    assert spreads["input_spread"][0, 4] == pytest.approx(by_unit, rel=1e-6)
+    raw, across = spreads["spread"][0], spreads["input_spread"][0]
+    assert 0.5 < raw[29] / raw[4] < 2 and across[29] / across[4] < 1e-2
 
 
 def test_a_guess_on_a_layer_the_network_lacks_is_refused(tmp_path):
@@ -147,7 +176,14 @@ def test_the_command_line_lists_and_runs_a_lab(capsys):
     record = json.loads(captured.out)
     assert record["lab"] == "dying-relu" and record["variants"][0]["key"] == "too-hard"
     run = record["variants"][0]["runs"][0]
-    assert set(run) == {"seed", "diverged", "dead_fraction", "saturated_fraction", "grad_norm"}
+    assert set(run) == {
+        "seed",
+        "diverged",
+        "dead_fraction",
+        "resting_fraction",
+        "saturated_fraction",
+        "grad_norm",
+    }
     assert len(run["dead_fraction"]) == 4 and run["diverged"] is False
     assert "too-hard" in captured.err  # the table, beside the JSON on stdout
     assert cli.main(["lab", "nope"]) == 2

@@ -9,7 +9,15 @@ from apptools import open_page
 
 from playground import charts
 from playground.config import RunConfig
-from playground.network import MAX_UNITS, STATES, view
+from playground.network import (
+    DEAD,
+    DEAD_FROM_START,
+    DIED,
+    LIVE,
+    MAX_UNITS,
+    SATURATED,
+    view,
+)
 from playground.train import Run
 
 CFG = RunConfig(dataset="circle", activation="relu", depth=2, width=4, lr=0.01, probe_every=1)
@@ -31,8 +39,8 @@ def run() -> Run:
 
 def test_states_and_times_of_death_match_the_hand_built_network(run):
     net = view(run)
-    assert net.layers[0].state == [STATES[3], STATES[0], STATES[0], STATES[0]]
-    assert net.layers[1].state[2] == STATES[2]
+    assert net.layers[0].state == [DEAD_FROM_START, LIVE, LIVE, LIVE]
+    assert net.layers[1].state[2] == DIED
     assert net.layers[0].died_at.tolist()[0] == 0 and net.layers[1].died_at.tolist()[2] == 1
     assert (net.layers[1].died_at[[0, 1, 3]] == -1).all()
     assert net.step == 1 and net.inputs == ["X₁", "X₂"] and net.outputs == ["P(inner disc)"]
@@ -78,14 +86,16 @@ def test_links_are_the_models_weights_and_maps_its_units_outputs(run):
     assert marks[(1, 1)] == "⊘" and marks[(2, 3)] == "✕" and marks[(1, 2)] == ""
 
 
-def test_a_unit_pinned_flat_is_saturated_and_a_wide_layer_is_summarised():
+def test_sigmoid_units_pinned_flat_are_saturated_or_dead_and_a_wide_layer_is_summarised():
     r = Run(RunConfig(dataset="xor", activation="sigmoid", depth=1, width=20, probe_every=1))
     with torch.no_grad():
-        r.model.linears[0].weight[5] = 0.0
-        r.model.linears[0].bias[5] = 20.0  # sigmoid'(20) is about 2e-9 for every input
+        r.model.linears[0].weight[5:7] = 0.0
+        r.model.linears[0].bias[5] = 8.0  # sigmoid'(8) = 3.4e-4 for every input: saturated
+        r.model.linears[0].bias[6] = 20.0  # sigmoid(20) rounds to 1 in float32: slope exactly 0
     r.resume(r.state_dict(), 0)
     net = view(r)
-    assert [i for i, s in enumerate(net.layers[0].state) if s == STATES[1]] == [5]
+    assert [i for i, s in enumerate(net.layers[0].state) if s == SATURATED] == [5]
+    assert [i for i, s in enumerate(net.layers[0].state) if s in DEAD] == [6]
     units, _, notes = charts.network.frames(net)
     assert (units["col"] == 1).sum() == MAX_UNITS and net.layers[0].maps.shape[0] == MAX_UNITS
     assert "+8 more" in notes["text"].tolist()

@@ -10,12 +10,15 @@ from playground import activations
 from playground.model import MLP
 from playground.probes import (
     N_BINS,
+    SATURATION_THRESHOLD,
     LayerSpec,
+    can_reach,
     capture_stats,
     layer_stats,
     predict,
     probe_pass,
     probe_rows,
+    unit_masks,
 )
 
 X = torch.tensor([[1.0, 2.0], [-1.0, 0.0], [0.5, -3.0]])
@@ -50,12 +53,13 @@ def test_relu_dead_units_match_hand_count():
     assert np.isnan(stats.saturated).all()  # ReLU's flat side is not saturation
 
 
-def test_leaky_relu_counts_units_stuck_negative():
+def test_leaky_relu_units_stuck_negative_rest_and_cannot_die():
     # pre-activations: x0 -> (1, -1, 0.5): not stuck; -x0 - 10 -> always negative: stuck;
-    # 0 -> (0, 0, 0): <= 0 everywhere: stuck (its output is exactly 0).
+    # 0 -> (0, 0, 0): <= 0 everywhere: stuck (slope alpha there, as autograd has it at 0).
     net = _net("leaky_relu", [([[1, 0], [-1, 0], [0, 0]], [0, -10, 0])], alpha=0.1)
     stats = layer_stats(net, X, [LayerSpec("leaky_relu", 0.1)])
-    assert stats.dead.tolist() == [2]
+    assert stats.resting.tolist() == [2]
+    assert np.isnan(stats.dead).all() and np.isnan(stats.saturated).all()  # cannot be either
 
 
 def test_tanh_saturated_units_match_hand_count():
@@ -66,7 +70,7 @@ def test_tanh_saturated_units_match_hand_count():
     net = _net("tanh", [([[0, 1], [0, 0], [10, 0]], [0, 4, 0])])
     stats = layer_stats(net, X, [LayerSpec("tanh", 0.0)])
     assert stats.saturated.tolist() == [2]
-    assert np.isnan(stats.dead).all()
+    assert stats.dead.tolist() == [0] and np.isnan(stats.resting).all()
 
 
 def test_moments_and_histograms():
@@ -112,70 +116,98 @@ def test_probe_rows_are_a_fixed_subset():
 
 def test_mixed_activations_are_measured_per_layer():
     # layer 1 (ReLU): unit b = relu(-1) is dead; layer 2 (tanh) reads (a, b, c) = (relu(x0), 0, 1)
-    # and unit f = tanh(10 * c) = tanh(10) is saturated for every input; e = tanh(0) is not.
+    # and unit f = tanh(5 * c) = tanh(5) is saturated for every input (slope 1.8e-4, not 0);
+    # e = tanh(0) is not.
     acts = [activations.get("relu").module(0.0), activations.get("tanh").module(0.0)]
     net = MLP(2, 1, 3, acts)
     with torch.no_grad():
         net.linears[0].weight.copy_(torch.tensor([[1.0, 0], [0, 0], [0, 0]]))
         net.linears[0].bias.copy_(torch.tensor([0.0, -1, 1]))
-        net.linears[1].weight.copy_(torch.tensor([[1.0, 0, 0], [0, 0, 0], [0, 0, 10]]))
+        net.linears[1].weight.copy_(torch.tensor([[1.0, 0, 0], [0, 0, 0], [0, 0, 5]]))
         net.linears[1].bias.zero_()
     stats = layer_stats(net, X, [LayerSpec("relu", 0.0), LayerSpec("tanh", 0.0)])
-    assert stats.dead[0] == 1 and np.isnan(stats.dead[1])
+    assert stats.dead.tolist() == [1, 0]
     assert np.isnan(stats.saturated[0]) and stats.saturated[1] == 1
 
 
-# ---- one-sided and two-sided saturation, dead by exact zeros for the smooth ReLUs ---------
+# ---- one rule for every activation: dead, resting, saturated ------------------------------
+
+# Per hidden activation, units whose input is the same constant c for every probe input, and
+# the state each must be in. Worked out by hand in float32: e^-200 underflows to exactly 0
+# (the least float32 is 1.4e-45), so every exponential-tailed slope is exactly 0 there; the
+# sigmoid's slope s (1 - s) is exactly 0 once s rounds to 1 (x above 16.64), tanh's 1 - t^2
+# once t rounds to +-1 (|x| above 9.01); ELU's slope at -0.5 is e^-0.5 = 0.61 and SELU's at -3
+# is 1.0507 * 1.6733 * e^-3 = 0.088: on their negative side, not dead, not even saturated.
+UNIT_CASES = {
+    "sigmoid": [(20, "dead"), (-10, "saturated"), (0, "live")],  # slope 0, 4.5e-5, 0.25
+    "tanh": [(10, "dead"), (-10, "dead"), (4, "saturated")],  # 0, 0, 1.3e-3
+    "relu": [(-1, "dead"), (0, "dead"), (1, "live")],  # autograd: ReLU'(0) = 0
+    "leaky_relu": [(-1, "resting"), (0, "resting"), (1, "live")],  # slope alpha = 0.01
+    "prelu": [(-1, "resting"), (0, "resting"), (2, "live")],  # slope alpha = 0.25
+    "elu": [(-0.5, "live"), (-10, "saturated"), (-200, "dead")],  # 0.61, 4.5e-5, 0
+    "selu": [(-3, "live"), (-10, "saturated"), (-200, "dead")],  # 0.088, 8e-5, 0
+    "silu": [(-200, "dead"), (-10, "saturated"), (1, "live")],  # 0, -4.1e-4, 0.93
+    "gelu": [(-200, "dead"), (-4, "saturated"), (-3, "live")],  # 0, -5.0e-4, -0.012
+    "mish": [(-200, "dead"), (-20, "saturated"), (1, "live")],  # 0, -4e-8, 1.05
+    "softplus": [(-200, "dead"), (-10, "saturated"), (0, "live")],  # 0, 4.5e-5, 0.5
+    "hardswish": [(-4, "dead"), (-1.52, "saturated"), (1, "live")],  # 0, -0.0067, 0.83
+    "linear": [(-100, "live"), (0, "live"), (100, "live")],  # always 1
+}
 
 
-def _constant_units(key: str, rows: list[tuple[list[float], float]], alpha: float = 0.0):
-    """A one-layer, width-3 net whose units' pre-activations are w . x + b, set by hand."""
-    return _net(key, [([w for w, _ in rows], [b for _, b in rows])], alpha)
+def _states(key: str, alpha: float, constants: list[float]) -> list[str]:
+    """Each unit's state when its input is `c` for every one of 64 probe inputs."""
+    pre = torch.tensor(constants, dtype=torch.float32).expand(1, 64, len(constants))
+    found = unit_masks([LayerSpec(key, alpha)], pre.contiguous())
+    names = []
+    for u in range(len(constants)):
+        flags = [bool(m[0, u]) for m in (found.dead, found.resting, found.saturated)]
+        names.append(("dead", "resting", "saturated")[flags.index(True)] if any(flags) else "live")
+    return names
 
 
-@pytest.mark.parametrize(
-    ("key", "units", "dead", "saturated"),
-    [
-        # GELU: pre = x0 - 9 is in {-8, -10, -8.5}: output exactly 0 and slope ~0 -> dead and
-        # saturated; at its minimum (-0.75) the slope is 0 too, but that is not saturation
-        ("gelu", [([1, 0], -9), ([0, 0], -0.751791524693564), ([0, 1], 0)], 1, 1),
-        # SiLU: at its minimum, and just below it (slope 0.005), not saturated; at -10 saturated
-        # but alive (output -4.5e-4); at -100 the float32 output is exactly 0: dead too
-        ("silu", [([0, 0], activations.SILU_ARGMIN), ([0, 0], -10), ([0, 0], -100)], 1, 2),
-        ("silu", [([0, 0], -1.30), ([0, 0], -1.25), ([1, 0], 5)], 0, 0),
-        # Mish: at its minimum not saturated; at -20 saturated, alive; at -110 dead as well
-        ("mish", [([0, 0], -1.1924312145155), ([0, 0], -20), ([0, 0], -110)], 1, 2),
-        # ELU: -10 everywhere saturated (and stuck negative, its dead rule); -3 stuck but its
-        # slope e^-3 = 0.05 is not saturated; 10 x0 reaches the positive side
-        ("elu", [([0, 0], -10), ([0, 0], -3), ([10, 0], 0)], 2, 1),
-        ("selu", [([0, 0], -10), ([0, 0], -3), ([10, 0], 0)], 2, 1),
-        # Softplus (no dead rule): sigmoid(-10) = 4.5e-5 saturated, sigmoid(-4) = 0.018 not
-        ("softplus", [([0, 0], -10), ([0, 0], -4), ([0, 0], 5)], None, 1),
-        # sigmoid is two-sided: 10 x0 in {10, -10, 5} has slope < 0.0067 on both sides
-        ("sigmoid", [([10, 0], 0), ([0, 0], -20), ([0, 0], 0)], None, 2),
-        ("tanh", [([10, 0], 0), ([0, 0], 30), ([0, 0], -2)], None, 2),
-    ],
-)
-def test_dead_and_saturated_on_hand_weighted_units(key, units, dead, saturated):
-    alpha = 1.0 if key == "elu" else 0.0
-    stats = layer_stats(_constant_units(key, units, alpha), X, [LayerSpec(key, alpha)])
-    if dead is None:
-        assert np.isnan(stats.dead).all()
-    else:
-        assert stats.dead.tolist() == [dead]
-    assert stats.saturated.tolist() == [saturated]
+def test_every_hidden_activation_has_a_case():
+    assert set(UNIT_CASES) == set(activations.HIDDEN_KEYS)
 
 
-def test_tail_rule_follows_the_registry():
-    # one-sided activations need every input below their tail; two-sided ones do not
-    for key in ("silu", "gelu", "mish"):
+@pytest.mark.parametrize("key", list(UNIT_CASES))
+def test_unit_states_on_hand_built_units(key):
+    act = activations.get(key)
+    alpha = act.param.default if act.param else 0.0
+    constants, expected = zip(*UNIT_CASES[key], strict=True)
+    assert _states(key, alpha, list(constants)) == list(expected)
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.005])
+def test_a_leaky_unit_rests_below_the_saturation_threshold(alpha):
+    # in float32 alpha 0.01 is 0.0099999998, a hair from the threshold, and 0.005 is below
+    # it: by slope alone the second would be "saturated", but resting comes first
+    assert float(np.float32(0.005)) < SATURATION_THRESHOLD
+    assert _states("leaky_relu", alpha, [-1.0, -50.0]) == ["resting", "resting"]
+    assert _states("leaky_relu", 0.0, [-1.0]) == ["dead"]  # alpha 0 is ReLU: slope exactly 0
+
+
+def test_a_unit_needs_every_input_to_be_in_a_state():
+    # one probe input on the live side is enough to keep a unit out of any state
+    pre = torch.full((1, 8, 2), 20.0)
+    pre[0, 0, 0] = 0.0  # the sigmoid's slope is 0.25 at one input of unit 1
+    found = unit_masks([LayerSpec("sigmoid", 0.0)], pre)
+    assert found.dead[0].tolist() == [False, True]
+
+
+def test_states_agree_with_autograd_on_a_training_sized_tensor():
+    # the rule's zeros are autograd's: compare with a backward pass through a real network
+    gen = torch.Generator().manual_seed(0)
+    for key in activations.HIDDEN_KEYS:
         act = activations.get(key)
-        lo = act.output_range()[0]
-        x = torch.tensor([act.tail_below], dtype=torch.float64)
-        assert act.saturation_side == "negative" and act.tail_below < 0
-        assert act.module(0.0).double()(x).item() > lo  # the tail starts below the minimum
-    assert activations.get("sigmoid").saturation_side == "both"
-    assert activations.get("relu").saturation_side is None  # flat, not saturating
+        alpha = act.param.default if act.param else 0.0
+        z = (torch.randn(1, 512, 16, generator=gen) * 60).requires_grad_(True)
+        act.module(alpha)(z).sum().backward()
+        grad = z.grad.abs()
+        found = unit_masks([LayerSpec(key, alpha)], z.detach())
+        expect_dead = (grad == 0).all(1)[0] if can_reach(LayerSpec(key, alpha))[0] else None
+        if expect_dead is not None:
+            assert found.dead[0].tolist() == expect_dead.tolist(), key
 
 
 # ---- exact zeros, precise moments ------------------------------------------------------------

@@ -178,7 +178,8 @@ def test_inspect_shows_vanishing_and_preserved_signal():
     xavier = inspect_init(deep.replace(init="xavier"), seeds=2)
     assert xavier["post_std"].iloc[-1] > 0.1 * xavier["post_std"].iloc[0]
     relu = inspect_init(deep.replace(activation="relu", init="he"), seeds=3)
-    assert relu["dead_fraction"].notna().all() and xavier["dead_fraction"].isna().all()
+    assert relu["dead_fraction"].notna().all() and relu["saturated_fraction"].isna().all()
+    assert xavier["dead_fraction"].notna().all() and xavier["resting_fraction"].isna().all()
     assert list(relu["layer"]) == list(range(1, 13))
 
 
@@ -287,8 +288,8 @@ def test_dead_since_is_the_first_probe_from_which_a_unit_stayed_dead():
     assert (from_start[1:] <= from_start[:-1]).all()  # only ever lost, never gained
 
 
-def test_dead_from_start_is_not_applicable_without_a_dead_rule():
-    run = Run(SMALL.replace(activation="tanh", probe_every=5))
+def test_dead_from_start_is_not_applicable_where_units_cannot_die():
+    run = Run(SMALL.replace(activation="leaky_relu", probe_every=5))
     run.step(10)
     assert np.isnan(run.history.probes.column("dead_from_start_fraction")).all()
     assert all((row == -1).all() for row in run.dead_since)

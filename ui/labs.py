@@ -220,8 +220,9 @@ def guess_and_reveal(lab: labs.Lab, base: RunConfig, seeds: int) -> None:
     layer, init = lab.guess.layer, lab.guess.init
     words = f"{_label(act)} units and {INITS[init].split(',')[0]} initialisation"
     st.markdown(
-        f"**Your guess first.** The inputs have a spread (std) of about 1. With {words}, what "
-        f"will the spread of layer {layer}'s outputs be, of {base.depth}?"
+        f"**Your guess first.** The inputs have a spread (std) of about 1. With {words}, how "
+        f"much will layer {layer}'s outputs (of {base.depth} layers) still vary from one data "
+        "point to the next?"
     )
     guess = st.select_slider(
         f"Layer {layer}'s spread", GUESSES, value=1.0, key=f"guess_{act}", format_func=_num
@@ -247,13 +248,15 @@ def guess_and_reveal(lab: labs.Lab, base: RunConfig, seeds: int) -> None:
     st.markdown(f"You guessed **{_num(revealed[act])}**: the measurement is {off}.")
     labels = [v.label for v in lab.variants if labs.variant_config(lab, v).activation == act]
     chart = charts.band_chart(
-        frame, "post_std", "Spread of each layer's outputs at initialisation", labels,
-        "std of the outputs", "log", over="layer",
+        frame, "input_spread", "How much each layer's outputs vary with the input", labels,
+        "spread across inputs", "log", over="layer",
     )  # fmt: skip
-    one_view([chart], "init_spread", "Spread of each layer's outputs")()
+    one_view([chart], "init_spread", "How much each layer's outputs vary with the input")()
     st.caption(
-        f"Median over {seeds} weight seeds, the band their lowest to highest, measured on up "
-        f"to {PROBE_ROWS:,} training points as the Playground's step-0 probe measures them."
+        f"Median over {seeds} weight seeds, the band their lowest to highest, on up to "
+        f"{PROBE_ROWS:,} training points. The spread across inputs: for each unit, the std of "
+        "its output from one point to the next, averaged (root mean square) over the layer's "
+        "units. A unit held at a fixed value by its bias has none, however large that value."
     )
 
 

@@ -17,13 +17,29 @@ import numpy as np
 import streamlit as st
 
 from playground import activations, advice, charts
-from playground.network import NetworkView
-from playground.probes import PROBE_ROWS
+from playground.network import DEAD_FROM_START, DIED, RESTING, SATURATED, NetworkView
+from playground.probes import PROBE_ROWS, STATE_RULES
 from playground.results import Results, most_confused
 from playground.runner import RunInfo, Snapshot
 from ui import present
 
 PROBE_SET = f"a fixed probe set of up to {PROBE_ROWS:,} training points"
+_MARK = charts.network.MARKS
+# the one legend of unit states, wherever they are drawn (the network, the unit, Compare)
+STATE_LEGEND = (
+    "A unit's state, by one rule for every activation and in this order: "
+    f"**{_MARK[DIED]} dead** when {STATE_RULES['dead']} ({_MARK[DEAD_FROM_START]} when it "
+    f"has been dead since step 0: its starting weights never let it respond); "
+    f"**{_MARK[RESTING]} resting**: {STATE_RULES['resting']}; "
+    f"**{_MARK[SATURATED]} saturated** when {STATE_RULES['saturated']}."
+)
+# each state's rule, for a chosen unit's own state
+STATE_RULE = {
+    DIED: STATE_RULES["dead"],
+    DEAD_FROM_START: STATE_RULES["dead"] + ", and has been since step 0",
+    RESTING: STATE_RULES["resting"],
+    SATURATED: STATE_RULES["saturated"],
+}
 
 
 Show = Callable[[], None]  # a panel's elements, computed and ready to send
@@ -351,10 +367,8 @@ def network(snap: Snapshot) -> Show:
     )
     caption = (
         f"Each square is a hidden unit and shows {maps}each line a weight (blue positive, "
-        "orange negative, thicker for larger). ✕: dead since a step of training (hover for "
-        "which); ⊘: dead from step 0, its starting weights never let it respond; ≈: saturated. "
-        f"Dead now: {dead} of {total} hidden units. Measured on {PROBE_SET}. Click a hidden "
-        "unit for its detail."
+        f"orange negative, thicker for larger). {STATE_LEGEND} Dead now: {dead} of {total} "
+        f"hidden units. Measured on {PROBE_SET}. Click a hidden unit for its detail."
     )
 
     def show() -> None:
@@ -380,7 +394,8 @@ def unit_detail(net: NetworkView, col: int, unit: int, lr: float) -> None:
     said = layer.state[u] if died < 0 else death
     st.markdown(f"**Layer {col} · {layer.label} · unit {unit}**: {said}.")
     tiles = (
-        ("State", layer.state[u], "By the probes' rules, on the probe set."),
+        ("State", layer.state[u], STATE_RULE.get(layer.state[u], "none of dead, resting or "
+         "saturated: its slope reaches 0.01 or more for some probe input").capitalize() + "."),
         ("Dead since", "—" if died < 0 else f"step {died:,}", "The first probe from which it "
          "has stayed dead (as precise as the probe schedule)."),
         ("Bias", fmt(float(layer.bias[u])), "Its bias now."),
@@ -441,54 +456,64 @@ def histograms(snap: Snapshot) -> Show:
 
 
 def unit_health(snap: Snapshot) -> Show:
-    """Dead units (ReLU family) and saturated units, where the measure applies."""
+    """Dead, resting and saturated units per layer, where the network's activations can be so."""
     layers = snap.latest.layers
-    threshold = snap.cfg.dead_threshold
-    dead = layers.dead_fraction
-    from_start = snap.latest.layer_columns().get("dead_from_start_fraction")
-    dead_panel = _share_panel(snap, "dead_fraction", "Dead", _dead_caption(snap), from_start)
-    warning = None
-    if dead_panel is not None:
-        worst = int(np.nanargmax(dead))
-        if dead[worst] > threshold:
-            warning = (
-                f"Layer {worst + 1} has {dead[worst]:.0%} dead units (warning at "
-                f"{threshold:.0%}). Usual cures: a lower learning rate, He initialisation, "
-                "Leaky ReLU / PReLU / ELU, or batch norm."
-            )
+    columns = snap.latest.layer_columns()
+    dead_panel = _share_panel(
+        snap,
+        "dead_fraction",
+        "Dead",
+        f"Dead: {STATE_RULES['dead']}. It stays dead unless earlier layers change what it "
+        "receives. Units dead from step 0 (the starting weights never let them respond) are "
+        "drawn apart from units that died during training.",
+        columns.get("dead_from_start_fraction"),
+    )
+    resting_panel = _share_panel(
+        snap, "resting_fraction", "Resting", f"Resting: {STATE_RULES['resting']}."
+    )
     saturated_panel = _share_panel(
         snap,
         "saturated_fraction",
         "Saturated",
-        f"A unit is saturated when its activation's slope is below 0.01 for every point of "
-        f"{PROBE_SET}: it passes almost no gradient back, so it barely learns."
-        + _tail_note(snap.info.layer_keys),
+        f"Saturated: {STATE_RULES['saturated']}: it barely learns.",
     )
+    warning = _dead_warning(snap, layers.dead_fraction)
 
     def show() -> None:
-        if dead_panel is not None:
-            dead_panel()
-        if warning:
-            st.warning(warning, icon=":material/heart_broken:")
-        if saturated_panel is not None:
-            saturated_panel()
+        for panel in (dead_panel, resting_panel, saturated_panel):
+            if panel is not None:
+                panel()
+            if panel is dead_panel and warning:
+                st.warning(warning, icon=":material/heart_broken:")
 
     return show
 
 
-def _tail_note(keys: list[str]) -> str:
-    """Where one-sided saturation starts for the smooth ReLUs in this network, if any."""
-    tails = {
-        activations.get(k).label: activations.get(k).tail_below
-        for k in dict.fromkeys(keys)
-        if math.isfinite(activations.get(k).tail_below) and activations.get(k).tail_below < 0
-    }
-    if not tails:
-        return ""
-    where = ", ".join(f"{name} below {x:.2f}" for name, x in tails.items())
+# what keeps units from dying, as measured in the Dying ReLU lab: units of these rest or keep
+# a slope instead of dying
+NO_DEATH = ("leaky_relu", "prelu", "elu")
+
+
+def _dead_warning(snap: Snapshot, dead: np.ndarray) -> str | None:
+    """The worst layer's dead share past the threshold, with cures this network is not
+    already using (never the activation in use, and not He initialisation, which the Dying
+    ReLU lab measures leaving as many units dead)."""
+    threshold = snap.cfg.dead_threshold
+    if np.isnan(dead).all():
+        return None
+    worst = int(np.nanargmax(dead))
+    if not dead[worst] > threshold:
+        return None
+    in_use = set(snap.info.layer_keys)
+    swaps = [activations.get(k).label for k in NO_DEATH if k not in in_use]
+    cures = ["a lower learning rate"]
+    if swaps:
+        cures.append(" or ".join(swaps) + " (their units rest or keep a slope instead of dying)")
+    if not snap.cfg.batch_norm:
+        cures.append("batch norm (fewer units die, though some still can)")
     return (
-        f" Only inputs on the negative tail count ({where}): these functions also have a "
-        "slope of 0 at their minimum, which is not saturation."
+        f"Layer {worst + 1} has {dead[worst]:.0%} dead units (warning at {threshold:.0%}). "
+        f"What helps: {'; '.join(cures)}."
     )
 
 
@@ -521,25 +546,6 @@ def _share_panel(
         st.caption(caption)
 
     return show
-
-
-def _dead_caption(snap: Snapshot) -> str:
-    keys = set(snap.info.layer_keys)
-    start = (
-        " Units dead from step 0 (the starting weights never let them fire on this data) are "
-        "drawn apart from units that died during training."
-    )
-    if all(activations.get(k).dead_rule == "zero" for k in keys):  # dead means outputs 0
-        return (
-            f"A unit is dead when it outputs exactly 0 for every point of {PROBE_SET}: no "
-            "gradient reaches its weights, so it stays dead unless earlier layers change what "
-            "it receives." + start
-        )
-    return (
-        "For ReLU a unit is dead when it outputs exactly 0 for every probe point. Leaky "
-        "ReLU, PReLU, ELU and SELU never output exactly 0, so here a unit counts as dead "
-        "when its input is negative for every probe point: stuck on the weak side." + start
-    )
 
 
 def gradients(snap: Snapshot) -> Show:

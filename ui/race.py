@@ -32,7 +32,7 @@ from playground.comparison_trainer import CompareInfo, CompareSnapshot
 from playground.config import INITS, LR_GRID, OPTIMIZERS, SETTING, RunConfig
 from playground.probes import PROBE_ROWS
 from ui import present, session
-from ui.panels import Show, one_view, tiles_html
+from ui.panels import STATE_LEGEND, Show, one_view, tiles_html
 from ui.settings import literal
 
 STATE, NOTICES = "compare", "compare_notices"
@@ -223,19 +223,20 @@ def by_layer(snap: CompareSnapshot) -> list[Show]:
         return []
     p, labels = snap.profile, snap.info.labels
     layer = {"over": "layer"}
+    measured = set(p["metric"])
+    states = [s for s in ("dead", "resting", "saturated") if f"{s}_fraction" in measured]
     chart_list = [
-        charts.band_chart(p, "dead_fraction", "Dead units by layer", labels, "share dead",
-                          "share", ".1%", **layer),
-        charts.band_chart(p, "saturated_fraction", "Saturated units by layer", labels,
-                          "share saturated", "share", ".1%", **layer),
+        *(charts.band_chart(p, f"{s}_fraction", f"{s.capitalize()} units by layer", labels,
+                            f"share {s}", "share", ".1%", **layer) for s in states),
         charts.band_chart(p, "grad_norm", "Gradient norm by layer", labels,
                           "weight-gradient norm", "log", **layer),
     ]  # fmt: skip
-    view = one_view(chart_list, "cmp_layers", "Dead, saturated and gradient by layer", 160)
+    title = ", ".join(s.capitalize() if not i else s for i, s in enumerate(states))
+    view = one_view(chart_list, "cmp_layers", f"{title} and gradient by layer", 160)
     caption = (
         "At the latest probe: each variant's median over its live seeds, the band its lowest "
-        "to highest. Saturated: |f'| < 0.01 for every probe input; an activation that cannot "
-        "die (or saturate) draws no line there."
+        f"to highest. {STATE_LEGEND} A variant whose activation cannot reach a state (a Leaky "
+        "ReLU unit cannot die, a ReLU unit cannot saturate) draws no line there."
     )
     return [lambda: st.subheader("By layer, now"), view, lambda: st.caption(caption)]
 
@@ -262,7 +263,7 @@ def results_frame(snap: CompareSnapshot) -> pd.DataFrame:
     t["deaths"] = [_deaths(row) for _, row in t.iterrows()]
     t["dead_share"] = [
         "cannot die" if math.isnan(d) else f"{d:.1%}" for d in t["dead_share"]
-    ]  # activations without a dead rule (tanh, sigmoid) are not 0 %: the rule does not apply
+    ]  # a Leaky ReLU unit's slope is never 0: "cannot die", not 0 %
     t["to_target"] = [
         f"{steps:,.0f} ({k}/{s})" if k else f"not yet (0/{s})"
         for steps, k in zip(t["steps_to_target"], t["reached"], strict=True)
@@ -293,8 +294,9 @@ def results(snap: CompareSnapshot) -> Show:
         f"Train {metric}": st.column_config.NumberColumn(format="percent" if percent else "%.3f"),
         f"Test {metric}": st.column_config.NumberColumn(format="percent" if percent else "%.3f"),
         "Dead units": st.column_config.TextColumn(
-            help="Median share of hidden units dead on every probe input, by the "
-            "activation's own rule (ReLU: outputs exactly 0 for every input)."
+            help="Median share of hidden units whose slope is exactly 0 for every probe input "
+            "(float32): no gradient reaches them. 'cannot die': the activation's slope is "
+            "never 0 (Leaky ReLU, PReLU, linear)."
         ),
         "Train loss": st.column_config.NumberColumn(format="%.4f"),
         "Test loss": st.column_config.NumberColumn(format="%.4f"),

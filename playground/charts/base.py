@@ -37,6 +37,7 @@ TRAIN = "#3a6ea5"
 TEST = "#d1495b"
 WARNING = "#d1495b"
 CALM = "#9aa5b1"
+RESTING_COLOUR = "#2a9d8f"  # a resting unit: still learning, so neither warning nor grey
 INK = "#222222"  # rules, outlines and the exact-zero bin: dark enough to read on any fill
 CLASS_PALETTE = [
     CLASS_0,
@@ -79,6 +80,7 @@ PLAIN = {
     "dead_fraction": "dead units",
     "dead_from_start_fraction": "units dead from step 0",
     "saturated_fraction": "saturated units",
+    "resting_fraction": "resting units",
     "grad_norm": "gradient norm",
     "signal_norm": "back-propagated signal norm",
     "weight_norm": "weight norm",

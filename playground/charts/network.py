@@ -6,8 +6,8 @@ For 2-D data each hidden unit is a small image of its own output over the input 
 each, not hundreds of marks), on a scale symmetric around 0 and sized by the unit's own largest
 output, so a unit's shape shows whatever its range. Dead units are washed grey and marked, a
 unit dead from step 0 (its starting weights never let it fire) with another mark than one that
-died in training, saturated ones with a third; hovering a unit gives its state, the step it
-died at, its bias and mean output, hovering a link its weight.
+died in training, resting and saturated ones with marks of their own; hovering a unit gives
+its state, the step it died at, its bias and mean output, hovering a link its weight.
 """
 
 from __future__ import annotations
@@ -23,17 +23,27 @@ from playground.charts.base import (
     CLASS_1,
     DIVERGING,
     INK,
+    RESTING_COLOUR,
     WARNING,
     WIDE,
     _cache,
     _with_data,
 )
-from playground.network import MAX_UNITS, STATES, NetworkView
+from playground.network import (
+    DEAD,
+    DIED,
+    MAX_UNITS,
+    RESTING,
+    SATURATED,
+    STATES,
+    NetworkView,
+)
 
 UNIT_PX = 26  # a unit's side
 ROW_PX, COLUMN_PX = 34, 96  # the grid the units sit on
-MARKS = {STATES[1]: "≈", STATES[2]: "✕", STATES[3]: "⊘"}  # saturated, died, dead from step 0
-MARK_COLOURS = [CALM, WARNING, INK]
+# a glyph and a colour per state, so no state is told by colour alone
+MARKS = {SATURATED: "≈", RESTING: "z", DIED: "✕", DEAD[1]: "⊘"}
+MARK_COLOURS = [CALM, RESTING_COLOUR, WARNING, INK]
 PICK = "unit_pick"  # the diagram's selection: a click on a unit chooses it
 SELECTED = CLASS_1  # the chosen unit's outline: blue, not the red that marks a unit that died
 
@@ -68,7 +78,7 @@ def frames(net: NetworkView) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
             units.append(_unit_row(net, col, u, ys[col][u]))
         if n > shown[col]:
             hidden = net.layers[col - 1].state[shown[col] :] if 0 < col <= len(net.layers) else []
-            dead = sum(s in (STATES[2], STATES[3]) for s in hidden)
+            dead = sum(s in DEAD for s in hidden)
             more = f"+{n - shown[col]} more" + (f", {dead} dead" if dead else "")
             summaries.append({"col": col, "y": rows + 0.3, "text": more})
     links = []
@@ -119,7 +129,7 @@ def _unit_row(net: NetworkView, col: int, u: int, y: float) -> dict:
 
 def _status(state: str, died: int) -> str:
     """A unit's state in words for its tooltip, with the step it died at where it did."""
-    if state == STATES[2] and died > 0:
+    if state == DIED and died > 0:
         return f"{state} (dead since step {died:,})"
     return state
 
@@ -172,7 +182,7 @@ def _skeleton(n_cols: int, rows: int) -> alt.LayerChart:
         alt.Chart()
         .mark_square(size=UNIT_PX**2, color=CALM, opacity=0.75)
         .encode(x=x, y=y)
-        .transform_filter(f"datum.state == '{STATES[2]}' || datum.state == '{STATES[3]}'")
+        .transform_filter(" || ".join(f"datum.state == '{s}'" for s in DEAD))
     )
     marks = (
         alt.Chart()
