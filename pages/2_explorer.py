@@ -18,8 +18,9 @@ def main() -> None:
     st.title("Explorer")
     st.markdown(
         "Every activation the Playground offers, drawn with its slope, and measured as PyTorch "
-        "runs it. The slope is what training passes back through a unit: where it is 0, "
-        "nothing is learned."
+        "runs it. The slope is what training passes back through a unit: where it is 0, no "
+        "gradient passes back through the unit for that input, so its incoming weights learn "
+        "nothing from it."
     )
     keys, alphas, span = explorer.pick()
     if not keys:

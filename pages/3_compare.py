@@ -22,7 +22,7 @@ def main() -> None:
         st.markdown(
             "Which activation should this network use? Race them: every variant trains "
             "several times from different starting weights, all on the same batches, so a "
-            "band shows whether a win is real or one lucky seed."
+            "band shows how much the result depends on the starting weights."
         )
     new_link = settings.arrived_with_a_new_link(st.query_params.to_dict())
     base = settings.sidebar(extra=COMPARE_KEYS)

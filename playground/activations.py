@@ -223,8 +223,10 @@ _ENTRIES: tuple[Activation, ...] = (
         dying=False,
         cost="high",
         best_for="RNNs, LSTMs",
-        uses="A zero-centred squashing function: a good fit for shallow nets, recurrent cells and "
-        "outputs that must stay in (-1, 1). Deep stacks of it still lose gradient at both ends.",
+        uses="A zero-centred squashing function: a good fit for shallow nets, recurrent cells "
+        "and outputs that must stay in (-1, 1). Its slope falls towards 0 at both ends, so "
+        "units pushed far out learn slowly; with Xavier initialisation its gradient keeps its "
+        "size far better than sigmoid's.",
         bounds=lambda a: (-1.0, 1.0),
         correction="Saturates at both ends, as the tables say, and in float32 it can also die: "
         "beyond x of about +-9.01 the output rounds to exactly +-1 and the slope to exactly 0, "
@@ -316,7 +318,9 @@ _ENTRIES: tuple[Activation, ...] = (
         "slope is 0 (a minimum, not saturation). And its negative side does saturate: below "
         "its steepest descent, at x of about -2.40, the slope shrinks towards 0 (below 0.01 in "
         "size from about -6.26). In float32 the slope is exactly 0 only below about -88.7, so "
-        "a unit can die only that far out.",
+        "a unit can die only that far out. The tables' 'very deep networks (40+ layers)' "
+        "assumes normalisation and skip connections: in the Playground's plain stacks, 32 "
+        "layers of 8 SiLU units stay at chance on the spiral (see the advice).",
     ),
     Activation(
         key="softmax",
@@ -399,8 +403,9 @@ _ENTRIES: tuple[Activation, ...] = (
         "below, with minimum about -0.16997 at x of about -0.7518, and its negative side "
         "saturates: below x of about -1.41 the slope shrinks towards 0. In float32 the output "
         "is exactly 0 below about -5.54 and the slope autograd computes in training is exactly "
-        "0 below about -6.15: a unit pushed there for every input is dead and gets no gradient "
-        "to recover with. This is the exact GELU, x times the normal CDF; many transformers use "
+        "0 below about -6.15: a unit pushed below that for every input is dead and gets no "
+        "gradient to recover with (between the two its output is 0 but its slope is not). "
+        "This is the exact GELU, x times the normal CDF; many transformers use "
         "its tanh approximation, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (PyTorch's "
         "GELU(approximate='tanh')), which differs from it by at most about 5e-4.",
     ),
@@ -485,8 +490,9 @@ _ENTRIES: tuple[Activation, ...] = (
         "networks that run on phones.",
         in_subject=False,
         bounds=lambda a: (HARDSWISH_MIN, INF),
-        correction="Goes beyond the usual tables. For x <= -3 the output is exactly 0, a flat "
-        "region like ReLU's, so its units can die by the exact-zero definition.",
+        correction="Goes beyond the usual tables. For x <= -3 the slope is exactly 0, a flat "
+        "region like ReLU's: a unit there for every input gets no gradient and counts as "
+        "dead.",
     ),
 )
 

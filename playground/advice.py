@@ -60,7 +60,8 @@ def overfitting(probes: pd.DataFrame) -> Overfitting | None:
 PLACES = ("hidden", "output")
 TASKS = ("binary", "multiclass", "regression")
 VERY_DEEP = 40  # layers from which Swish (SiLU) is the usual advice for hidden layers
-SHALLOW = 2  # at most this many hidden layers: sigmoid and tanh still train well
+SHALLOW = 2  # at most this many hidden layers: tanh still trains (sigmoid barely)
+NARROW_DEEP = 8  # from this many layers, narrow ReLU stacks start losing whole seeds
 TASK_WORDS = {"binary": "binary", "multiclass": "multi-class", "regression": "regression"}
 PLAYGROUND_DATASET = {"binary": "spiral", "multiclass": "spiral3", "regression": "multigauss"}
 
@@ -134,11 +135,17 @@ def recommend(place: str, task: str, depth: int) -> Recommendation:
     else:
         key, title = "relu", "ReLU, with He initialisation"
         reason = (
-            "ReLU is the default for hidden layers: cheap, and its slope is exactly 1 for every "
-            "positive input, so the gradient does not shrink layer by layer as with sigmoid "
-            "(at most 0.25 a layer) or tanh."
+            "ReLU is the default for hidden layers: cheap, and its slope is exactly 1 wherever "
+            "a unit is active, so with He initialisation the gradient keeps its size through "
+            "the layers, unlike sigmoid's (slope at most 0.25 a layer)."
         )
         also = "If many units die (the Playground counts them), try Leaky ReLU or ELU."
+        if depth >= NARROW_DEEP:
+            also = (
+                f"At {depth} layers, narrow ReLU stacks lose their units: 16 layers of 8 lose "
+                "about half of them and stay near chance on the spiral. Widen the layers or use "
+                "fewer."
+            )
         if depth <= SHALLOW:
             also += (
                 f" With {depth} hidden layer(s), tanh can work too, though more slowly; "
@@ -183,6 +190,15 @@ CHECKS: dict[str, Experiment] = {
         4, ("silu", "relu", "leaky_relu"), 2000,
         tuple(Claim(f"4 layers of 8 units learn the spiral ({k})", k, "test_metric", ">", 0.9,
                     over="median") for k in ("silu", "relu", "leaky_relu")),
+    ),
+    "sixteen-layers": _race(
+        16, ("relu", "leaky_relu"), 2000,
+        (
+            Claim("16 layers of 8 ReLU units stay near chance", "relu", "test_metric", "<",
+                  0.7, over="median"),
+            Claim("and lose about half of their units", "relu", "dead_share", ">=", 0.4,
+                  over="median"),
+        ),
     ),
     "two-layers": _race(
         SHALLOW, ("relu", "tanh", "sigmoid"), 3000,

@@ -426,7 +426,7 @@ class Comparison:
 
 
 def _finite(values: np.ndarray) -> list[float | None]:
-    """A list for JSON: None where a measurement does not apply (tanh units cannot die)."""
+    """A list for JSON: None where a measurement does not apply (a Leaky ReLU unit cannot die)."""
     return [float(v) if math.isfinite(v) else None for v in values]
 
 

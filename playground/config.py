@@ -214,10 +214,12 @@ SETTINGS: tuple[Setting, ...] = (
        "Training points per update step (capped at the training set's size).",
        10, low=1, high=5000, grid=BATCH_GRID),
     _s("l1", float, "Training", "L1 penalty",
-       "Penalty on the absolute size of weights; pushes weights to exactly zero.",
+       "Penalty on the absolute size of weights: pulls many weights close to 0 (with these "
+       "optimisers they hover near 0 rather than landing on it).",
        0.0, low=0.0, high=1.0, grid=PENALTY_GRID),
     _s("l2", float, "Training", "L2 penalty",
-       "Penalty on the squared size of weights (weight decay).",
+       "Adds l2 x w to each weight's gradient (a penalty of l2/2 times the squared weights): "
+       "weight decay with SGD; with Adam it is not AdamW's decoupled decay.",
        0.0, low=0.0, high=1.0, grid=PENALTY_GRID),
     # where training runs and why a requested GPU is missing must stay in view: not hideable
     _s("device", str, "Training", "Device",

@@ -29,7 +29,7 @@ STATE_RULES = {
     "dead": "its slope is exactly 0 for every probe input (in float32, as autograd computes "
     "it), so no gradient reaches its weights",
     "resting": "a Leaky ReLU or PReLU unit on its negative side for every probe input: its "
-    "slope there is alpha, small but not 0, so it still learns",
+    "slope there is alpha (for PReLU, what training has made of it), not 0, so it still learns",
     "saturated": f"its slope is below {SATURATION_THRESHOLD:g}, but not 0, for every probe "
     "input, so almost no gradient gets through",
 }

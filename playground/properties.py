@@ -383,8 +383,30 @@ def checks(p: Properties) -> list[Check]:
     """
     entry = activations.get(p.activation)
     out = _subject_checks(p) if entry.in_subject else []
-    cost = cost_check(p)
-    return out if cost is None else [*out, cost]
+    extra = (dying_check(p), cost_check(p))
+    return [*out, *(c for c in extra if c is not None)]
+
+
+def dying_check(p: Properties) -> Check | None:
+    """Where the table says units cannot die but float32 has a slope of exactly 0 far out: a
+    unit pushed past it for every input gets no gradient at all, which the app counts dead."""
+    if activations.get(p.activation).dying:
+        return None
+    sides = [
+        f"{word} x = {x:.4g}"
+        for word, x in (("below", p.zero_slope_below), ("above", p.zero_slope_above))
+        if x is not None
+    ]
+    if not sides:
+        return None
+    return Check(
+        p.activation,
+        "units do not die",
+        f"slope exactly 0 in float32 {' and '.join(sides)}",
+        "Qualified: in float32, as training computes it, a unit pushed that far for every "
+        "input gets no gradient at all, and the app counts it dead. Nearer in it only "
+        "saturates.",
+    )
 
 
 def _subject_checks(p: Properties) -> list[Check]:

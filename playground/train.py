@@ -637,7 +637,10 @@ class Run:
         if self.cfg.init == "large":
             tips.append("The 'large' initialisation makes outputs explode: try He or Xavier.")
         if self.cfg.optimizer in ("sgd", "momentum") and self.task == "regression":
-            tips.append("Adam is far less sensitive to the learning rate on regression targets.")
+            tips.append(
+                "Switching to Adam stops the overflow but not the problem: at a learning rate "
+                "of 1 or more it learns nothing either (it usually wants 0.001 to 0.01)."
+            )
         return " ".join(tips)
 
 

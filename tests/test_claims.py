@@ -90,7 +90,7 @@ def test_every_lab_preset_and_advice_makes_checkable_claims():
     for lab in labs.all_labs().values():
         assert len(lab.claims) >= 5, lab.key
     assert set(presets.CHECKS) - {"overfitting-half"} == set(presets.PRESETS)
-    assert {"very-deep", "four-layers", "two-layers"} == set(advice.CHECKS)
+    assert {"very-deep", "four-layers", "sixteen-layers", "two-layers"} == set(advice.CHECKS)
     for experiment in (*presets.CHECKS.values(), *advice.CHECKS.values()):
         cfg = experiment.config()
         for claim in experiment.claims:

@@ -324,7 +324,8 @@ def test_inspect_gives_one_row_per_layer_matching_the_engine(runs):
     for row, (_, want) in zip(rows, expected.iterrows()):
         for key in ("pre_std", "post_std", "grad_norm", "weight_norm"):
             assert row[key] == pytest.approx(want[key], rel=1e-5), key
-        assert row["dead_fraction"] is None  # tanh has no dead units: not applicable
+        assert row["dead_fraction"] == 0.0  # tanh units can die (float32), none do here
+        assert row["resting_fraction"] is None  # only Leaky ReLU and PReLU units rest
     assert "averaged over 2 weight seed(s)" in proc.stderr
 
 

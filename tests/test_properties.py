@@ -242,3 +242,14 @@ def test_a_cost_check_needs_a_timing_and_covers_every_row(measured):
     assert not _cost_checks(_timed(measured["relu"], 1.1))
     assert not _cost_checks(_timed(measured["linear"], 0.5))
     assert not _cost_checks(_timed(measured["hardswish"], 1.0))  # low: one step from very low
+
+
+def test_the_table_saying_units_cannot_die_is_qualified_where_float32_flattens(measured):
+    dying = {k: properties.dying_check(p) for k, p in measured.items()}
+    # the table says sigmoid and tanh units do not die; float32 flattens them exactly
+    assert "above x = 16.64" in dying["sigmoid"].measured
+    assert "below x = -9.011" in dying["tanh"].measured
+    assert "above x = 9.011" in dying["tanh"].measured
+    # ReLU and Hardswish die by the table too: nothing to qualify; Leaky ReLU's slope is never 0
+    assert dying["relu"] is None and dying["hardswish"] is None and dying["leaky_relu"] is None
+    assert dying["linear"] is None

@@ -314,3 +314,36 @@ def test_the_controls_share_one_row_that_wraps_only_when_a_screen_is_too_narrow(
     keys = {getattr(c, "key", None) for c in row.children.values()}
     assert {"play", "step", "reset"} <= keys
     assert any(type(c).__name__ == "Block" for c in row.children.values())  # Share's popover
+
+
+def test_the_dead_unit_warning_offers_cures_the_network_is_not_using():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from playground.config import RunConfig
+    from ui.panels import _dead_warning
+
+    def warn(activation: str, batch_norm: bool = False) -> str | None:
+        cfg = RunConfig(activation=activation, depth=2, batch_norm=batch_norm)
+        snap = SimpleNamespace(cfg=cfg, info=SimpleNamespace(layer_keys=[activation] * 2))
+        return _dead_warning(snap, np.array([0.1, cfg.dead_threshold + 0.2]))
+
+    relu = warn("relu")
+    assert relu.startswith("Layer 2 has") and "lower learning rate" in relu
+    assert "Leaky ReLU or PReLU or ELU" in relu and "batch norm" in relu
+    assert "He" not in relu  # He leaves as many units dead at lr 1.0 (the Dying ReLU lab)
+    elu = warn("elu", batch_norm=True)
+    assert "ELU" not in elu.replace("Leaky ReLU or PReLU", "") and "batch norm" not in elu
+    born = _dead_warning(
+        SimpleNamespace(cfg=RunConfig(), info=SimpleNamespace(layer_keys=["relu"] * 2)),
+        np.array([0.0, 0.75]),
+        np.array([0.0, 0.5]),  # two thirds of them dead since step 0
+    )
+    assert "since step 0" in born and "lower learning rate" not in born.split("What helps")[1]
+    assert born.endswith(".")
+    below = _dead_warning(
+        SimpleNamespace(cfg=RunConfig(), info=SimpleNamespace(layer_keys=["relu"] * 2)),
+        np.array([0.0, 0.01]),
+    )
+    assert below is None

@@ -233,8 +233,10 @@ def map_and_curves_notes(info: RunInfo) -> None:
     right.caption(
         f"{what} on the training points (up to {PROBE_ROWS:,} of them), measured at every "
         "probe, and on "
-        "the held-out test points, measured about twice a second of training. A widening gap "
-        "between them means overfitting."
+        "the held-out test points, measured about twice a second of training. Training loss "
+        "far below test loss means the network fits its training points better than new "
+        "ones; a test loss that climbs while the training loss keeps falling is overfitting "
+        "getting worse."
     )
 
 
@@ -248,9 +250,10 @@ def overfit_hint(snap: Snapshot) -> str | None:
         f"**Overfitting**: training {name} is {show.format(found.train_metric)} but test "
         f"{name} is {show.format(found.test_metric)}, and the test loss has risen since step "
         f"{found.best_step:,} (test {name} {show.format(found.best_test_metric)} then). The "
-        "network is memorising its training points instead of the pattern. Try an L2 "
-        "penalty (0.01), fewer or narrower layers, a larger train share, or stop near the "
-        "test loss's lowest point."
+        "network is memorising its training points instead of the pattern. Try a larger "
+        "train share, fewer or narrower layers, or a weight penalty. Stopping early helps "
+        "too, but a stopping point picked by watching the test loss makes the test score look "
+        "better than it is."
     )
 
 
@@ -447,9 +450,9 @@ def histograms(snap: Snapshot) -> Show:
     def show() -> None:
         hist.show(st)
         st.caption(
-            f"Histograms over {PROBE_SET}. Values piled against a bound mean saturation. "
-            "Values that are exactly 0 get a bar of their own (for ReLU: inputs on its flat "
-            "side); the other bars hold everything else, however close to 0."
+            f"Histograms over {PROBE_SET}. Values piled against a bound mean units near "
+            "saturation. Values that are exactly 0 get a bar of their own (after a ReLU: the "
+            "units on its flat side); the other bars hold everything else, however close to 0."
         )
 
     return show
@@ -463,8 +466,9 @@ def unit_health(snap: Snapshot) -> Show:
         snap,
         "dead_fraction",
         "Dead",
-        f"Dead: {STATE_RULES['dead']}. It stays dead unless earlier layers change what it "
-        "receives. Units dead from step 0 (the starting weights never let them respond) are "
+        f"Dead: {STATE_RULES['dead']}. With plain SGD it stays dead unless earlier layers "
+        "change what it receives; with momentum or Adam, steps already under way can still "
+        "move it. Units dead from step 0 (the starting weights never let them respond) are "
         "drawn apart from units that died during training.",
         columns.get("dead_from_start_fraction"),
     )
@@ -477,7 +481,7 @@ def unit_health(snap: Snapshot) -> Show:
         "Saturated",
         f"Saturated: {STATE_RULES['saturated']}: it barely learns.",
     )
-    warning = _dead_warning(snap, layers.dead_fraction)
+    warning = _dead_warning(snap, layers.dead_fraction, columns.get("dead_from_start_fraction"))
 
     def show() -> None:
         for panel in (dead_panel, resting_panel, saturated_panel):
@@ -494,10 +498,13 @@ def unit_health(snap: Snapshot) -> Show:
 NO_DEATH = ("leaky_relu", "prelu", "elu")
 
 
-def _dead_warning(snap: Snapshot, dead: np.ndarray) -> str | None:
+def _dead_warning(
+    snap: Snapshot, dead: np.ndarray, from_start: np.ndarray | None = None
+) -> str | None:
     """The worst layer's dead share past the threshold, with cures this network is not
     already using (never the activation in use, and not He initialisation, which the Dying
-    ReLU lab measures leaving as many units dead)."""
+    ReLU lab measures leaving as many units dead). Units dead since step 0 were not killed
+    by the steps, so a lower learning rate is not offered for them."""
     threshold = snap.cfg.dead_threshold
     if np.isnan(dead).all():
         return None
@@ -506,13 +513,20 @@ def _dead_warning(snap: Snapshot, dead: np.ndarray) -> str | None:
         return None
     in_use = set(snap.info.layer_keys)
     swaps = [activations.get(k).label for k in NO_DEATH if k not in in_use]
-    cures = ["a lower learning rate"]
+    born = from_start is not None and from_start[worst] >= dead[worst] / 2
+    cures = ["wider or fewer layers"] if born else ["a lower learning rate"]
     if swaps:
         cures.append(" or ".join(swaps) + " (their units rest or keep a slope instead of dying)")
     if not snap.cfg.batch_norm:
         cures.append("batch norm (fewer units die, though some still can)")
+    why = (
+        " Most of them have been dead since step 0: the starting weights never let them "
+        "respond, and a lower learning rate will not bring them back."
+        if born
+        else ""
+    )
     return (
-        f"Layer {worst + 1} has {dead[worst]:.0%} dead units (warning at {threshold:.0%}). "
+        f"Layer {worst + 1} has {dead[worst]:.0%} dead units (warning at {threshold:.0%}).{why} "
         f"What helps: {'; '.join(cures)}."
     )
 
@@ -560,8 +574,8 @@ def gradients(snap: Snapshot) -> Show:
         st.caption(
             f"Size of each layer's weight gradient of the loss on {PROBE_SET}, at the weights "
             "of each probe: measured the same way at every probe, so the first point compares "
-            "with the last. Lines falling by orders of magnitude toward layer 1 mean vanishing "
-            "gradients; rising ones mean exploding gradients."
+            "with the last. Layer 1's line orders of magnitude below the last layer's means "
+            "vanishing gradients; far above it, exploding ones."
         )
 
     return show

@@ -234,9 +234,11 @@ def by_layer(snap: CompareSnapshot) -> list[Show]:
     title = ", ".join(s.capitalize() if not i else s for i, s in enumerate(states))
     view = one_view(chart_list, "cmp_layers", f"{title} and gradient by layer", 160)
     caption = (
-        "At the latest probe: each variant's median over its live seeds, the band its lowest "
-        f"to highest. {STATE_LEGEND} A variant whose activation cannot reach a state (a Leaky "
-        "ReLU unit cannot die, a ReLU unit cannot saturate) draws no line there."
+        "Unit states at the latest probe, on the probe set; gradient norms from the last "
+        "training step's batch (noisier and larger than the Playground's probe-set gradients). "
+        "Each variant's median over its live seeds, the band its lowest to highest. "
+        f"{STATE_LEGEND} A variant whose activation cannot reach a state (a Leaky ReLU unit "
+        "with alpha above 0 cannot die, a ReLU unit cannot saturate) draws no line there."
     )
     return [lambda: st.subheader("By layer, now"), view, lambda: st.caption(caption)]
 
@@ -296,7 +298,7 @@ def results(snap: CompareSnapshot) -> Show:
         "Dead units": st.column_config.TextColumn(
             help="Median share of hidden units whose slope is exactly 0 for every probe input "
             "(float32): no gradient reaches them. 'cannot die': the activation's slope is "
-            "never 0 (Leaky ReLU, PReLU, linear)."
+            "never 0 (Leaky ReLU and PReLU with alpha above 0, linear)."
         ),
         "Train loss": st.column_config.NumberColumn(format="%.4f"),
         "Test loss": st.column_config.NumberColumn(format="%.4f"),

@@ -1,9 +1,10 @@
-"""Unit health now: the share of dead or saturated units in each layer, against a warning line.
+"""Unit health now: the share of dead, resting or saturated units per layer, against a line.
 
 A bar per layer, in the warning colour above the threshold. For dead units the bar can be split
 in two, units dead at every probe since step 0 (solid) and units that died in training (faded):
-the first points at the initialisation, the second at the learning rate. Colour keeps meaning
-"over the line" either way, and the split rides on opacity, which reads without hue vision.
+the first points at the initialisation, the second at training (most often the learning
+rate). Colour keeps meaning "over the line" either way, and the split rides on opacity, which
+reads without hue vision.
 """
 
 from __future__ import annotations
