@@ -938,6 +938,13 @@ def test_share_chart_marks_exactly_the_bars_above_the_threshold():
     assert _rows(spec, 2)["label"].tolist() == ["warning 25%"]  # the dashed line is named
 
 
+def test_a_share_without_a_threshold_has_no_warning_and_no_line():
+    # resting units are not a fault: their bars stay calm whatever their share
+    spec = charts.layer_share_chart(np.array([0.1, 0.9]), None, "Resting now").to_dict()
+    assert _rows(spec, 0)["state"].tolist() == ["ok", "ok"]
+    assert _rows(spec, 1).empty and _rows(spec, 2).empty
+
+
 def test_share_chart_splits_dead_from_step_0_and_died_in_training():
     values, from_start = np.array([0.5, 0.25]), np.array([0.125, 0.25])
     spec = charts.layer_share_chart(values, 0.3, "Dead now", from_start=from_start).to_dict()

@@ -473,7 +473,7 @@ def unit_health(snap: Snapshot) -> Show:
         columns.get("dead_from_start_fraction"),
     )
     resting_panel = _share_panel(
-        snap, "resting_fraction", "Resting", f"Resting: {STATE_RULES['resting']}."
+        snap, "resting_fraction", "Resting", f"Resting: {STATE_RULES['resting']}.", warn=False
     )
     saturated_panel = _share_panel(
         snap,
@@ -532,7 +532,12 @@ def _dead_warning(
 
 
 def _share_panel(
-    snap: Snapshot, column: str, word: str, caption: str, from_start: np.ndarray | None = None
+    snap: Snapshot,
+    column: str,
+    word: str,
+    caption: str,
+    from_start: np.ndarray | None = None,
+    warn: bool = True,
 ) -> Show | None:
     """A per-layer share over time and now; None where the measure does not apply."""
     now = getattr(snap.latest.layers, column)
@@ -545,7 +550,7 @@ def _share_panel(
     share = spec(
         charts.layer_share_chart(
             np.nan_to_num(now),
-            snap.cfg.dead_threshold,
+            snap.cfg.dead_threshold if warn else None,
             f"{word} now",
             snap.info.layer_labels,
             from_start=None if from_start is None else np.nan_to_num(from_start),

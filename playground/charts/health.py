@@ -111,7 +111,7 @@ def _split_rows(frame: pd.DataFrame, from_start: np.ndarray) -> pd.DataFrame:
 
 def layer_share_chart(
     values: np.ndarray,
-    threshold: float,
+    threshold: float | None,
     title: str,
     layer_labels: list[str] | None = None,
     from_start: np.ndarray | None = None,
@@ -119,7 +119,8 @@ def layer_share_chart(
     """The current fraction per layer as bars, those above `threshold` in the warning colour.
 
     Layers whose value is NaN (the measure does not apply to their activation) are left out.
-    The threshold is drawn as a rule and travels as data, so changing it keeps the spec.
+    The threshold is drawn as a rule and travels as data, so changing it keeps the spec; None
+    draws no rule and no warning (resting units are not a fault).
     `from_start` (per layer, at most `values`): the share dead at every probe since step 0; each
     bar is then split into that part and the part that died in training, in two rows per layer.
     """
@@ -129,7 +130,7 @@ def layer_share_chart(
             "layer": np.arange(1, len(values) + 1),
             "name": _layer_names(len(values), layer_labels),
             "value": values,
-            "state": np.where(values > threshold, "over", "ok"),
+            "state": np.where(values > (np.inf if threshold is None else threshold), "over", "ok"),
         }
     )
     ok = np.isfinite(values)
@@ -140,5 +141,8 @@ def layer_share_chart(
         if len(starts) != len(values):
             raise ValueError(f"from_start has {len(starts)} shares for {len(values)} layers")
         frame = _split_rows(frame, starts[ok])
-    rule = pd.DataFrame({"threshold": [float(threshold)], "label": [f"warning {threshold:.0%}"]})
+    rule = pd.DataFrame(
+        {"threshold": [] if threshold is None else [float(threshold)],
+         "label": [] if threshold is None else [f"warning {threshold:.0%}"]}
+    )  # fmt: skip
     return _with_data(_share_skeleton(title, split), frame, rule, rule)
