@@ -3,7 +3,7 @@ notice, nothing else."""
 
 import streamlit as st
 
-from ui import present
+from ui import present, screen
 from ui.settings import literal
 
 present.from_link(st.query_params.to_dict())
@@ -14,6 +14,7 @@ st.set_page_config(
     initial_sidebar_state="collapsed" if present.chart() else "auto",
 )
 present.style()
+screen.watch()
 if present.notice():
     st.warning(f"Link: {literal(present.notice())}", icon=":material/link:")
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)

@@ -441,3 +441,41 @@ def test_clicking_a_unit_opens_its_detail_and_it_stays_through_redraws(tab, serv
     assert detail.count() == 1, "the chosen unit stays chosen while the run trains"
     page.screenshot(path=str(SHOTS / "unit-detail.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_on_a_phone_play_is_on_the_first_screen_and_no_chart_is_wider_than_it(tab, server):
+    """390 x 844: the histograms wrap into two columns and the network stands upright, so
+    every chart fits the screen; its units are a finger's size and one can be tapped."""
+    page = tab(f"{server}/playground?preset=dying_relu&depth=8", viewport=PHONE)
+    page.get_by_text("Inside the network").wait_for(timeout=60_000)
+    play = page.get_by_role("button", name=re.compile("Play"))
+    box = play.bounding_box()
+    assert box["y"] + box["height"] <= PHONE["height"], "Play on the first screen"
+    assert box["width"] >= 24 and box["height"] >= 24
+    diagram = page.get_by_label("The network, unit by unit chart")
+    diagram.wait_for(timeout=20_000)
+    page.wait_for_function(  # the upright diagram: taller than it is wide
+        """() => { const el = document.querySelector(
+                     '[aria-label="The network, unit by unit chart"] canvas');
+                   return el && el.getBoundingClientRect().height
+                               > el.getBoundingClientRect().width; }""",
+        timeout=20_000,
+    )
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        chart.scroll_into_view_if_needed()
+        edge = chart.bounding_box()
+        assert edge["x"] >= 0 and edge["x"] + edge["width"] <= PHONE["width"] + 1, (
+            chart.get_attribute("aria-label"),
+            edge,
+        )
+    diagram.scroll_into_view_if_needed()
+    _tap_unit(page, diagram, "layer 8 · ReLU", "unit 1")
+    page.get_by_text(re.compile(r"Layer 8 · ReLU · unit 1")).wait_for(timeout=20_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "phone-playground.png"), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -2,6 +2,7 @@
 hand-built network whose dead and saturated units are known."""
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 import torch
@@ -135,3 +136,22 @@ def test_a_chosen_units_histogram_counts_its_inputs_over_the_probe_set(run):
     assert edges[-1] == pytest.approx(z.max(), abs=1e-6)
     dead_edges, _ = net.layers[0].hist_pre[0]
     assert dead_edges[-1] < 0  # the unit dead from step 0 receives only negative sums
+
+
+def test_upright_on_a_phone_the_layers_run_down_and_units_keep_their_size():
+    r = Run(RunConfig(dataset="xor", activation="relu", depth=3, width=20))
+    net = view(r)
+    chart = charts.network.network_chart(net, upright=True)
+    spec = chart.to_dict()
+    hits = _hit_layer(chart)
+    assert hits["x"]["field"] == "y" and hits["y"]["field"] == "col"  # units across, layers down
+    units = spec["datasets"][spec["layer"][-1]["data"]["name"]]
+    per_layer = pd.DataFrame(units).groupby("col").size()
+    assert per_layer.max() == charts.network.UPRIGHT_UNITS  # 20 wide: 9 drawn, the rest summed
+    assert chart.width <= 340  # a 390 px phone with its margins
+    px_per_unit = chart.width / charts.network.UPRIGHT_UNITS
+    assert px_per_unit >= 24 and charts.network.UNIT_PX >= 24  # a finger's target
+    notes = pd.DataFrame(spec["datasets"][spec["layer"][5]["data"]["name"]])
+    heads = notes[notes["text"].str.contains("·")]
+    assert (heads["col"] % 1).round(2).eq(0.53).all()  # each heading just above its row
+    assert spec["config"]["legend"]["orient"] == "bottom"

@@ -21,8 +21,9 @@ from playground.network import DEAD_FROM_START, DIED, RESTING, SATURATED, Networ
 from playground.probes import PROBE_ROWS, STATE_RULES
 from playground.results import Results, most_confused
 from playground.runner import RunInfo, Snapshot
-from ui import present
+from ui import present, screen
 
+PHONE_HISTOGRAMS = (2, 115)  # a phone's histograms: 2 a row, 115 px each, with axes < 360 px
 PROBE_SET = f"a fixed probe set of up to {PROBE_ROWS:,} training points"
 _MARK = charts.network.MARKS
 # the one legend of unit states, wherever they are drawn (the network, the unit, Compare)
@@ -356,8 +357,10 @@ REGRESSION_NOTE = (
 def network(snap: Snapshot) -> Show:
     """The network unit by unit: each unit's map (2-D data), its state, the weights between."""
     net = snap.network
-    chart = charts.network.network_chart(net)
-    tall = chart.height + 90  # the element's height: a layered chart is squeezed into it
+    upright = screen.narrow()
+    chart = charts.network.network_chart(net, upright=upright)
+    # the element's height: a layered chart is squeezed into it (upright: legends below)
+    tall = chart.height + (170 if upright else 90)
     diagram = spec(chart, "network", width="content", height=tall)
     diagram.select = charts.network.PICK
     counts = [layer.state for layer in net.layers]
@@ -431,12 +434,17 @@ def histograms(snap: Snapshot) -> Show:
         help="After: what each layer passes on. Before: the weighted sums the function receives.",
     )
     layers, labels = snap.histograms, snap.info.layer_labels
+    columns, width = (
+        PHONE_HISTOGRAMS if screen.narrow() else (charts.base.HIST_COLUMNS, charts.base.HIST_WIDTH)
+    )
     if side == "before it":
         chart = charts.histogram_chart(
             layers.hist_pre,
             "Input to each layer's activation",
             labels,
             zeros=layers.zeros_pre,
+            columns=columns,
+            width=width,
         )
     else:
         chart = charts.histogram_chart(
@@ -444,6 +452,8 @@ def histograms(snap: Snapshot) -> Show:
             "Output of each hidden layer",
             labels,
             zeros=layers.zeros_post,
+            columns=columns,
+            width=width,
         )
     hist = spec(chart, "hist", width="content")
 

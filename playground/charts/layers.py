@@ -43,7 +43,7 @@ HIST_KINDS = ["other values", "exactly 0"]
 
 # ---- histograms -------------------------------------------------------------------------------
 @_cache
-def _histogram_skeleton(title: str) -> alt.FacetChart:
+def _histogram_skeleton(title: str, columns: int, width: int) -> alt.FacetChart:
     """One rect mark for the bins and the exact-zero bar alike, coloured by the rows' kind.
 
     One mark with no filters or layers: a second, filtered mark per facet cost the browser
@@ -65,14 +65,14 @@ def _histogram_skeleton(title: str) -> alt.FacetChart:
                 alt.Tooltip("count:Q", title="count", format=",.0f"),
             ],
         )
-        .properties(width=HIST_WIDTH, height=HIST_HEIGHT)
+        .properties(width=width, height=HIST_HEIGHT)
     )
     return (
         bars.facet(
             facet=alt.Facet(
                 "name:N", title=None, sort=_layer_sort(), header=alt.Header(labelFontSize=11)
             ),
-            columns=HIST_COLUMNS,
+            columns=columns,
             title=title,
             data=pd.DataFrame(),  # a facet chart needs data at its top; replaced on every use
         )
@@ -137,6 +137,8 @@ def histogram_chart(
     title: str,
     layer_labels: list[str] | None = None,
     zeros: np.ndarray | None = None,
+    columns: int = HIST_COLUMNS,
+    width: int = HIST_WIDTH,
 ) -> alt.FacetChart:
     """One small histogram per layer from pre-counted bins, as `LayerStats.hist_pre/hist_post`.
 
@@ -145,7 +147,8 @@ def histogram_chart(
     `zeros`: per layer, how many values were exactly 0 (and left out of the bins); each nonzero
     count is drawn as a dark bar of its own at 0, after the bins so it is drawn over them. The
     rows' `kind` ('other values' or 'exactly 0') picks the colour, so the spec is the same
-    whether or not any layer has zeros.
+    whether or not any layer has zeros. `columns`: histograms a row, each `width` px
+    wide (two of 115 fit a 390 px phone with their axes).
     """
     frame = _bins_frame(hist)
     frame["kind"] = HIST_KINDS[0]
@@ -157,7 +160,7 @@ def histogram_chart(
         frame = pd.concat([frame, zero_rows], ignore_index=True)
     names = np.asarray(_layer_names(len(hist), layer_labels), dtype=object)
     frame.insert(1, "name", names[frame["layer"].to_numpy(int) - 1])
-    return _with_data(_histogram_skeleton(title), frame)
+    return _with_data(_histogram_skeleton(title, columns, width), frame)
 
 
 # ---- per-layer lines --------------------------------------------------------------------------

@@ -39,8 +39,10 @@ from playground.network import (
     NetworkView,
 )
 
-UNIT_PX = 26  # a unit's side
+UNIT_PX = 26  # a unit's side: at least 24 CSS px, a finger's target
 ROW_PX, COLUMN_PX = 34, 96  # the grid the units sit on
+# upright (a phone): layers run down the screen, units across; a 390 px screen holds 9 units
+UPRIGHT_UNITS, LAYER_PX = 9, 74
 # a glyph and a colour per state, so no state is told by colour alone
 MARKS = {SATURATED: "≈", RESTING: "z", DIED: "✕", DEAD[1]: "⊘"}
 MARK_COLOURS = [CALM, RESTING_COLOUR, WARNING, INK]
@@ -59,11 +61,13 @@ def unit_png(values: np.ndarray) -> str:
     return heatmap.png_url(heatmap.diverging(values, -bound, bound, DIVERGING))
 
 
-def frames(net: NetworkView) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(units, links, notes): one row per drawn unit, per link between drawn units, and per
-    column's heading or summary of the units not drawn."""
+def frames(
+    net: NetworkView, most: int = MAX_UNITS
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(units, links, notes): one row per drawn unit (at most `most` a column), per link
+    between drawn units, and per column's heading or summary of the units not drawn."""
     sizes = [len(net.inputs), *(layer.width for layer in net.layers), len(net.outputs)]
-    shown = [min(n, MAX_UNITS) for n in sizes]
+    shown = [min(n, most) for n in sizes]
     rows = max(shown)
     ys = [_positions(n, rows) for n in shown]
     units = []
@@ -134,18 +138,34 @@ def _status(state: str, died: int) -> str:
     return state
 
 
-def network_chart(net: NetworkView) -> alt.LayerChart:
-    """The diagram for `net`; its size follows the network's columns and its tallest one."""
-    units, links, summaries = frames(net)
+def network_chart(net: NetworkView, upright: bool = False) -> alt.LayerChart:
+    """The diagram for `net`; its size follows the network's columns and its tallest one.
+
+    `upright` (a phone): the layers run down the screen and each layer's units across, at most
+    UPRIGHT_UNITS of them, so a deep network scrolls the way a phone does and every unit keeps
+    its full size to be tapped; each layer's heading sits above its row, its summary below."""
+    units, links, summaries = frames(net, UPRIGHT_UNITS if upright else MAX_UNITS)
     n_cols = int(units["col"].max()) + 1
     rows = max(int(np.ceil(units["y"].max())) + 1, 1)
-    return _with_data(_skeleton(n_cols, rows), links, units, units, units, units, summaries, units)
+    if upright:
+        heads = summaries["y"] < 0
+        summaries = summaries.assign(
+            col=summaries["col"] + np.where(heads, -0.47, 0.47), y=-0.45
+        )  # fmt: skip
+    skeleton = _skeleton(n_cols, rows, upright)
+    return _with_data(skeleton, links, units, units, units, units, summaries, units)
 
 
 @_cache
-def _skeleton(n_cols: int, rows: int) -> alt.LayerChart:
-    x = alt.X("col:Q", axis=None, scale=alt.Scale(domain=[-0.5, n_cols - 0.5]))
-    y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[rows + 0.6, -1.4]))
+def _skeleton(n_cols: int, rows: int, upright: bool = False) -> alt.LayerChart:
+    if upright:
+        x = alt.X("y:Q", axis=None, scale=alt.Scale(domain=[-0.6, rows - 0.4]))
+        y = alt.Y("col:Q", axis=None, scale=alt.Scale(domain=[n_cols - 0.3, -0.7]))
+        ends = {"x2": "y2:Q", "y2": "x2:Q"}
+    else:
+        x = alt.X("col:Q", axis=None, scale=alt.Scale(domain=[-0.5, n_cols - 0.5]))
+        y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[rows + 0.6, -1.4]))
+        ends = {"x2": "x2:Q", "y2": "y2:Q"}
     tips = [
         alt.Tooltip("layer:N"),
         alt.Tooltip("name:N", title="unit"),
@@ -159,8 +179,7 @@ def _skeleton(n_cols: int, rows: int) -> alt.LayerChart:
         .encode(
             x=x,
             y=y,
-            x2="x2:Q",
-            y2="y2:Q",
+            **ends,
             strokeWidth=alt.StrokeWidth("size:Q", scale=alt.Scale(range=[0.3, 4]), legend=None),
             color=alt.Color(
                 "sign:N",
@@ -201,7 +220,8 @@ def _skeleton(n_cols: int, rows: int) -> alt.LayerChart:
         .transform_filter("datum.mark != ''")
     )
     # the text mark's default size (11 px), which a presenter's config raises to 16
-    more = alt.Chart().mark_text(color=INK).encode(x=x, y=y, text="text:N")
+    more = alt.Chart().mark_text(color=INK, align="left" if upright else "center")
+    more = more.encode(x=x, y=y, text="text:N")
     # on top of the unit's layers, invisible: what the pointer finds, hovers and clicks
     pick = alt.selection_point(name=PICK, fields=["col", "unit"], on="click", empty=False)
     hits = (
@@ -220,6 +240,9 @@ def _skeleton(n_cols: int, rows: int) -> alt.LayerChart:
         links, boxes, images, wash, marks, more, hits, title="The network, unit by unit"
     )
     view = view.resolve_scale(color="independent")  # weights' signs and units' states apart
+    if upright:  # the legends below, where a phone has room
+        view = view.configure_legend(orient="bottom", direction="vertical", labelLimit=0)
+        return view.properties(width=ROW_PX * rows, height=LAYER_PX * n_cols)
     return view.properties(width=COLUMN_PX * n_cols, height=ROW_PX * (rows + 1))
 
 
