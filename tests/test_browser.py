@@ -479,3 +479,20 @@ def test_on_a_phone_play_is_on_the_first_screen_and_no_chart_is_wider_than_it(ta
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "phone-playground.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_on_a_phone_a_lab_puts_play_first_and_its_table_fits(tab, server):
+    page = tab(f"{server}/labs?lab=dying-relu&seeds=2", viewport=PHONE)
+    play = page.get_by_role("button", name=re.compile("Play"))
+    play.wait_for(timeout=60_000)
+    page.get_by_text("What this shows, and what to look at").wait_for(timeout=20_000)
+    box = play.bounding_box()
+    assert box["y"] + box["height"] <= PHONE["height"], "Play on the first screen"
+    play.click()
+    table = page.locator('[data-testid="stDataFrame"]').first
+    table.wait_for(timeout=30_000)
+    table.scroll_into_view_if_needed()
+    edge = table.bounding_box()
+    assert edge["x"] >= 0 and edge["x"] + edge["width"] <= PHONE["width"] + 1, edge
+    assert page.get_by_text("or in the CSV below").count() == 1  # the other columns are named
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -20,7 +20,7 @@ from playground.comparison_config import MAX_SEEDS, CompareConfig
 from playground.config import SETTING, RunConfig, to_query
 from playground.model import INITS
 from playground.probes import PROBE_ROWS
-from ui import present, settings
+from ui import present, screen, settings
 from ui.panels import one_view
 from ui.session import host_limits
 from ui.settings import literal
@@ -147,8 +147,16 @@ def words(lab: labs.Lab) -> None:
             st.markdown(lab.explanation)
             st.markdown(f"**What to look at.** {lab.watch}")
         return
-    st.markdown(lab.explanation)
-    st.info(f"**What to look at.** {lab.watch}", icon=":material/visibility:")
+    # a phone's first screen is for the question and Play: the words one tap away
+    narrow = screen.narrow()
+    with st.expander("What this shows, and what to look at") if narrow else st.container():
+        st.markdown(lab.explanation)
+        st.info(f"**What to look at.** {lab.watch}", icon=":material/visibility:")
+        _details(lab)
+
+
+def _details(lab: labs.Lab) -> None:
+    """Which settings the variants own, the seeds a server can run, and a lab's extras."""
     own = sorted({SETTING[k].label.lower() for v in lab.variants for k, _ in v.settings})
     if own:
         st.caption(

@@ -31,7 +31,7 @@ from playground.comparison_config import (
 from playground.comparison_trainer import CompareInfo, CompareSnapshot
 from playground.config import INITS, LR_GRID, OPTIMIZERS, SETTING, RunConfig
 from playground.probes import PROBE_ROWS
-from ui import present, session
+from ui import present, screen, session
 from ui.panels import STATE_LEGEND, Show, one_view, tiles_html
 from ui.settings import literal
 
@@ -288,8 +288,17 @@ def _deaths(row: pd.Series) -> str:
     return "; ".join(parts) or "none"
 
 
+# what a phone's table keeps: the variant and how it did (the rest scroll off a 390 px screen)
+PHONE_COLUMNS = ("variant", "test_metric", "dead_share", "diverged_seeds")
+
+
 def results(snap: CompareSnapshot) -> Show:
     frame = results_frame(snap)
+    narrow = screen.narrow()
+    if narrow:
+        keep = [TABLE_COLUMNS[k].format(m="R²" if snap.info.task == "regression" else "acc.")
+                for k in PHONE_COLUMNS]  # fmt: skip
+        frame = frame[keep]
     percent = snap.info.task != "regression"
     metric = "R²" if not percent else "acc."
     config = {
@@ -324,7 +333,12 @@ def results(snap: CompareSnapshot) -> Show:
         st.dataframe(frame, hide_index=True, column_config=config, width="stretch")
         st.caption(
             f"Medians over each variant's seeds that have not diverged, at step {snap.step:,}; "
-            f"steps to target: to a training loss of {target:g} (set above)."
+            + (
+                "on a wider screen, or in the CSV below, the losses, steps to target, deaths "
+                "and time per step too."
+                if narrow
+                else f"steps to target: to a training loss of {target:g} (set above)."
+            )
         )
         for variant, why in frozen.items():
             st.warning(
