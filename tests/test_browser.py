@@ -496,3 +496,26 @@ def test_on_a_phone_a_lab_puts_play_first_and_its_table_fits(tab, server):
     assert edge["x"] >= 0 and edge["x"] + edge["width"] <= PHONE["width"] + 1, edge
     assert page.get_by_text("or in the CSV below").count() == 1  # the other columns are named
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+@pytest.mark.parametrize("lab", ["dying-relu", "vanishing-gradients"])
+def test_a_presented_lab_fits_the_race_and_its_chart_on_one_projector_screen(tab, server, lab):
+    """1280 x 720, present=1: the training loss and the chart the lab's words say to watch
+    both end on the first screen, axes included."""
+    screen = {"width": 1280, "height": 720}
+    page = tab(f"{server}/labs?lab={lab}&present=1&seeds=2", viewport=screen)
+    page.get_by_role("button", name=re.compile("Play")).click()
+    watched = {"dying-relu": "Dead units chart", "vanishing-gradients": "Gradient norm chart"}
+    beside = page.get_by_label(watched[lab])
+    beside.wait_for(timeout=30_000)
+    race = page.get_by_label(re.compile("Training loss and test accuracy chart"))
+    race.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)  # the fragments settle
+    box = beside.bounding_box()
+    assert box["y"] + box["height"] <= screen["height"], box
+    top = race.bounding_box()["y"]
+    # the race's first chart (training loss) is 145 px of plot, its title and axis about 110
+    assert top + 145 + 110 <= screen["height"], top
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"present-{lab}.png"))
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -95,8 +95,10 @@ def fitting_seeds(lab: labs.Lab) -> int:
 def picker(lab: labs.Lab) -> int:
     """The lab to open and how many seeds a variant; opening one applies it at once."""
     every = found()
-    where = st.expander("Lab and seeds") if present.chart() is not None else st.container()
-    c1, c2 = where.columns([4, 1])  # presenting, the race has the screen
+    if present.chart() is not None:  # presenting, the race has the screen: the picker goes aside
+        c1 = c2 = st.sidebar
+    else:
+        c1, c2 = st.columns([4, 1])
     st.session_state["lab_pick"] = lab.key
     c1.selectbox(
         "Lab",
@@ -142,10 +144,7 @@ def words(lab: labs.Lab) -> None:
     for notice in st.session_state.get(NOTICE) or ():
         st.warning(f"Link: {literal(notice)}", icon=":material/link:")
     st.subheader(lab.question)
-    if present.chart() is not None:  # a projector's one screen: the words one click away
-        with st.expander("What this shows, and what to look at"):
-            st.markdown(lab.explanation)
-            st.markdown(f"**What to look at.** {lab.watch}")
+    if present.chart() is not None:  # a projector's one screen: the words below the race
         return
     # a phone's first screen is for the question and Play: the words one tap away
     narrow = screen.narrow()
@@ -153,6 +152,15 @@ def words(lab: labs.Lab) -> None:
         st.markdown(lab.explanation)
         st.info(f"**What to look at.** {lab.watch}", icon=":material/visibility:")
         _details(lab)
+
+
+def words_below(lab: labs.Lab) -> None:
+    """Presenting, the words one click away under the race, where they take no screen."""
+    if present.chart() is None:
+        return
+    with st.expander("What this shows, and what to look at"):
+        st.markdown(lab.explanation)
+        st.markdown(f"**What to look at.** {lab.watch}")
 
 
 def _details(lab: labs.Lab) -> None:

@@ -136,7 +136,9 @@ def about(info: CompareInfo, limit: int) -> None:
         st.info(info.device_note)
 
 
-PRESENT_HEIGHT = 330  # px: the presenter's one chart beside the race, as tall as its two
+# px, presenting on 1280 x 720: the race's training loss and the one chart beside it both end
+# on the first screen, axes included (the test metric follows below the loss)
+PRESENT_HEIGHT, PRESENT_RACE_HEIGHT = 230, 145
 
 
 # ---- the race -----------------------------------------------------------------------------------
@@ -150,7 +152,9 @@ def race(snap: CompareSnapshot) -> list[Show]:
     test = charts.band_chart(
         snap.bands, "test_metric", f"Test {metric}", info.labels, metric, scale, ".3f"
     )
-    return [_tiles(snap), one_view([loss, test], "cmp_race", f"Training loss and test {metric}")]
+    high = PRESENT_RACE_HEIGHT if present.chart() is not None else charts.HEIGHT
+    race_view = one_view([loss, test], "cmp_race", f"Training loss and test {metric}", high)
+    return [_tiles(snap), race_view]
 
 
 def _tiles(snap: CompareSnapshot) -> Show:
@@ -177,6 +181,8 @@ def _tiles(snap: CompareSnapshot) -> Show:
         ),
         ("Diverged", f"{frozen}", "Models frozen after their loss stopped being finite."),
     )
+    if present.chart() is not None:  # a projector: the four that matter, each wide enough
+        tiles = (tiles[0], tiles[2], tiles[4], tiles[5])
     body = tiles_html(tiles)
     return lambda: st.html(body)
 
@@ -185,7 +191,8 @@ def notes(info: CompareInfo) -> None:
     """What a band is, said once between the live parts."""
     st.caption(
         f"Each line is a variant's median over its {info.seeds} seeds, its band the lowest to "
-        "the highest seed; a diverged seed leaves the band at its last finite probe. Losses "
+        "the highest seed; a seed that diverges leaves its variant's line and band altogether "
+        "(the table counts it apart), so it neither stretches nor flattens the others. Losses "
         f"and accuracy are measured on up to {PROBE_ROWS:,} training points and on the test "
         "points."
     )
