@@ -113,7 +113,8 @@ def test_presenting_a_lab_folds_its_words_and_picker_away_and_an_unknown_view_sa
     at = _presenting("pages/4_labs.py", lab="vanishing-gradients", present="nope")
     assert not at.exception
     labels = [e.label for e in at.expander]
-    assert "What this shows, and what to look at" in labels and "Lab and seeds" in labels
+    assert "What this shows, and what to look at" in labels  # below the race
+    assert [s.label for s in at.sidebar.selectbox][:1] == ["Lab"]  # the picker aside
     assert not at.info or all("What to look at" not in i.value for i in at.info)
     assert any("present" in w.value and "names no presenter view" in w.value for w in at.warning)
     assert at.session_state["present"] == "gradients"
