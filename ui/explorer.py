@@ -17,7 +17,7 @@ import streamlit as st
 from playground import activations, advice, charts, properties
 from playground.config import SCHEMA_VERSION
 from playground.train import available_devices
-from ui import panels
+from ui import panels, screen
 from ui.settings import literal
 
 PLAYGROUND = "pages/1_playground.py"
@@ -172,16 +172,25 @@ def _num(x: float | None, fmt: str = ".4g") -> str:
     return format(x, fmt)
 
 
+PHONE_COLUMNS = 2  # measured columns a table keeps on a phone, beside the activation's name
+
+
 def _whole_table(rows: list[dict[str, Any]], columns: dict[str, Any]) -> None:
-    """A table shown whole (no inner scrollbar), its first column pinned."""
+    """A table shown whole (no inner scrollbar), its first column pinned. On a phone, cut
+    into tables of PHONE_COLUMNS columns each, every one with the names, none wider than the
+    screen: nothing hides behind a sideways scroll there."""
     config = {"activation": st.column_config.TextColumn(pinned=True), **columns}
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        width="stretch",
-        height=ROW_PX * (len(rows) + 1) + 3,
-        column_config=config,
-    )
+    frame = pd.DataFrame(rows)
+    rest = [c for c in frame.columns if c != "activation"]
+    step = PHONE_COLUMNS if screen.narrow() else len(rest)
+    for start in range(0, len(rest), step):
+        st.dataframe(
+            frame[["activation", *rest[start : start + step]]],
+            hide_index=True,
+            width="stretch",
+            height=ROW_PX * (len(rows) + 1) + 3,
+            column_config=config,
+        )
 
 
 def _cost_scale() -> str:
@@ -239,7 +248,7 @@ def table() -> None:
     st.markdown("**The usual comparison table** (the range as it gives it)")
     wide = {
         "range": st.column_config.TextColumn(width="medium"),  # "(-1.758, ∞)" whole
-        "best for": st.column_config.TextColumn(width="large"),
+        "best for": st.column_config.TextColumn(width="medium" if screen.narrow() else "large"),
     }
     _whole_table(usual, wide)
     st.markdown("**Measured here**, on the function PyTorch runs")
