@@ -31,7 +31,7 @@ def main() -> None:
     trainer = session.sync(labs.config(lab, base, seeds))
     if trainer is None:
         st.stop()
-    race.panel(trainer, page="labs", after=lambda: (labs.words_below(lab), labs.next_question(lab)))
+    race.panel(trainer, page="labs", after=lambda: labs.after_race(lab))
 
 
 main()

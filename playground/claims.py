@@ -165,13 +165,16 @@ def measured(comparison: Comparison, keys: list[str]) -> Measured:
         for state in ("resting", "saturated"):  # every layer is as wide: the mean is the share
             found[f"{state}_share"] = found[f"{state}_fraction"].mean(1)
         found["revivals"] = comparison.revivals[list(rows)].astype(np.float64)
-        for m, values in found.items():
-            values = values.astype(np.float64).copy()
-            values[~live] = np.nan
-            found[m] = values
-        found["diverged"] = np.array([float((~live).sum())])
-        out[key] = found
+        out[key] = {m: _live_only(v, live) for m, v in found.items()}
+        out[key]["diverged"] = np.array([float((~live).sum())])
     return out
+
+
+def _live_only(values: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """A copy with the diverged seeds' rows NaN."""
+    values = values.astype(np.float64)  # a copy
+    values[~live] = np.nan
+    return values
 
 
 def _rise(losses: np.ndarray) -> np.ndarray:

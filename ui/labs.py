@@ -154,13 +154,14 @@ def words(lab: labs.Lab) -> None:
         _details(lab)
 
 
-def words_below(lab: labs.Lab) -> None:
-    """Presenting, the words one click away under the race, where they take no screen."""
-    if present.chart() is None:
-        return
-    with st.expander("What this shows, and what to look at"):
-        st.markdown(lab.explanation)
-        st.markdown(f"**What to look at.** {lab.watch}")
+def after_race(lab: labs.Lab) -> None:
+    """Under the race: presenting, the words one click away (they take no screen there);
+    then the question to try next."""
+    if present.chart() is not None:
+        with st.expander("What this shows, and what to look at"):
+            st.markdown(lab.explanation)
+            st.markdown(f"**What to look at.** {lab.watch}")
+    next_question(lab)
 
 
 def _details(lab: labs.Lab) -> None:
